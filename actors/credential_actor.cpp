@@ -1,0 +1,215 @@
+#include "actors/credential_actor.hpp"
+
+#include "auth/credential_store.hpp"
+
+#include <algorithm>
+#include <iostream>
+
+namespace proxy {
+namespace {
+
+using state_ptr = caf::stateful_actor<credential_state>*;
+constexpr std::chrono::seconds max_backoff{300};
+
+token_reply current_token(const credential_state& st) {
+  token_reply r;
+  r.ok = true;
+  switch (st.setup.type) {
+  case credential_setup::kind::api_key:
+  case credential_setup::kind::simulator:
+    r.auth = {upstream_auth::scheme::api_key, st.setup.secret, false};
+    break;
+  case credential_setup::kind::bearer:
+    r.auth = {upstream_auth::scheme::bearer, st.setup.secret, true};
+    break;
+  case credential_setup::kind::oauth:
+    r.auth = {upstream_auth::scheme::bearer, st.setup.tokens.access_token, true};
+    break;
+  }
+  return r;
+}
+
+token_reply error_reply(unsigned status, std::string message) {
+  token_reply r;
+  r.error = make_api_error(status, std::move(message));
+  return r;
+}
+
+std::int64_t now(const credential_state& st) { return st.setup.now_ms(); }
+
+bool expired(const credential_state& st) {
+  auto at = st.setup.tokens.expires_at_ms;
+  return at != 0 && at <= now(st);
+}
+
+bool due_for_refresh(const credential_state& st) {
+  auto at = st.setup.tokens.expires_at_ms;
+  return at != 0 && at - now(st) <= st.setup.refresh_margin.count() * 1000;
+}
+
+token_reply needs_login_reply(const credential_state& st) {
+  return error_reply(503, "The proxy's OAuth credential needs a new login (" + st.last_error +
+                              "). Log in again with Claude Code, then restart the proxy or "
+                              "push fresh credentials.");
+}
+
+/// What a waiter gets when no new token came: the old one while it is still valid, else an error.
+token_reply fallback_reply(const credential_state& st) {
+  if (st.needs_login)
+    return needs_login_reply(st);
+  if (!expired(st))
+    return current_token(st);
+  auto wait_s = std::max<std::int64_t>(1, (st.retry_at_ms - now(st) + 999) / 1000);
+  return error_reply(503, "The proxy could not refresh its OAuth credential (" + st.last_error +
+                              "); it will try again in " + std::to_string(wait_s) + " s.");
+}
+
+void answer_waiters(state_ptr self, const token_reply& reply) {
+  auto waiters = std::move(self->state.waiters);
+  self->state.waiters.clear();
+  for (auto& w : waiters)
+    w.deliver(reply);
+}
+
+/// Someone else (another process, or `claude` itself) may have refreshed since we loaded the
+/// file: their pair is the live one, and using our old refresh token would fail or log them out.
+void adopt_newer_store(state_ptr self) {
+  auto& st = self->state;
+  if (st.setup.store_path.empty())
+    return;
+  auto text = read_text_file(st.setup.store_path);
+  if (!text)
+    return;
+  auto stored = parse_claude_credentials(text.value());
+  if (!stored || stored->access_token == st.setup.tokens.access_token)
+    return;
+  if (stored->expires_at_ms >= st.setup.tokens.expires_at_ms)
+    st.setup.tokens = stored.value();
+}
+
+void start_refresh(state_ptr self) {
+  auto& st = self->state;
+  if (st.refreshing)
+    return;
+  if (st.setup.tokens.refresh_token.empty()) {
+    st.needs_login = true;
+    st.last_error = "the access token expired and there is no refresh token";
+    answer_waiters(self, needs_login_reply(st));
+    return;
+  }
+  st.refreshing = true;
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.setup.endpoint->refresh(st.setup.tokens.refresh_token, [me](refresh_outcome outcome) {
+    caf::anon_send(me, refreshed_atom::value, std::move(outcome));
+  });
+}
+
+/// Asks for a token that is fresh enough, refreshing first when it is due. The refresh is
+/// shared: requests arriving meanwhile wait for the same result.
+caf::result<token_reply> want_fresh_token(state_ptr self, const std::string& rejected) {
+  auto& st = self->state;
+  if (st.setup.type != credential_setup::kind::oauth) {
+    if (!rejected.empty() && st.setup.type == credential_setup::kind::bearer)
+      return error_reply(401, "The upstream rejected the proxy's OAuth token "
+                              "(CLAUDE_CODE_OAUTH_TOKEN), which cannot be refreshed.");
+    return current_token(st);
+  }
+  if (st.needs_login)
+    return needs_login_reply(st);
+  if (!st.refreshing) {
+    adopt_newer_store(self);
+    bool replaced = !rejected.empty() && st.setup.tokens.access_token != rejected;
+    bool wanted = rejected.empty() ? due_for_refresh(st) : !replaced;
+    if (!wanted)
+      return current_token(st);
+    if (now(st) < st.retry_at_ms)
+      return fallback_reply(st);
+    start_refresh(self);
+    if (!st.refreshing) // it could not even start
+      return fallback_reply(st);
+  }
+  st.waiters.push_back(self->make_response_promise());
+  return st.waiters.back();
+}
+
+void on_refreshed(state_ptr self, refresh_outcome& outcome) {
+  auto& st = self->state;
+  st.refreshing = false;
+  if (auto* tokens = std::get_if<oauth_tokens>(&outcome)) {
+    // The old refresh token is already spent: the new pair must reach the disk before anyone
+    // uses it, or a crash now would lose the only valid refresh token.
+    if (!st.setup.store_path.empty()) {
+      auto original = read_text_file(st.setup.store_path);
+      auto written = write_file_durably(
+          st.setup.store_path,
+          update_claude_credentials(original ? original.value() : std::string{}, *tokens));
+      if (!written) {
+        st.last_error = "refreshed, but could not save the new tokens: " + written.error();
+        std::cerr << R"({"level":"error","msg":"cannot persist rotated OAuth tokens","detail":")"
+                  << json_escape(written.error()) << "\"}" << std::endl;
+      } else {
+        st.last_error.clear();
+      }
+    } else {
+      st.last_error.clear();
+    }
+    st.setup.tokens = std::move(*tokens);
+    st.last_refresh_ms = now(st);
+    st.backoff = std::chrono::seconds{0};
+    st.retry_at_ms = 0;
+    ++st.refreshes;
+    answer_waiters(self, current_token(st));
+    return;
+  }
+  auto& failed = std::get<refresh_failure>(outcome);
+  st.last_error = failed.message;
+  if (failed.permanent) {
+    st.needs_login = true;
+    answer_waiters(self, needs_login_reply(st));
+    return;
+  }
+  st.backoff = std::min(max_backoff, std::max(std::chrono::seconds{1}, st.backoff * 2));
+  st.backoff = std::max(st.backoff, failed.retry_after);
+  st.retry_at_ms = now(st) + st.backoff.count() * 1000;
+  answer_waiters(self, fallback_reply(st));
+}
+
+credential_status status_of(const credential_state& st) {
+  credential_status s;
+  using k = credential_setup::kind;
+  s.kind = st.setup.type == k::api_key  ? "api_key"
+           : st.setup.type == k::oauth  ? "oauth"
+           : st.setup.type == k::bearer ? "bearer"
+                                        : "simulator";
+  s.state = st.needs_login                  ? "needs_login"
+            : st.refreshing                 ? "refreshing"
+            : now(st) < st.retry_at_ms      ? "backoff"
+            : st.setup.type == k::oauth && expired(st) ? "expired"
+                                                       : "ok";
+  s.store = st.setup.type != k::oauth ? "none" : st.setup.store_path.empty() ? "memory" : "file";
+  if (st.setup.type == k::oauth && st.setup.tokens.expires_at_ms != 0)
+    s.expires_in_s = (st.setup.tokens.expires_at_ms - now(st)) / 1000;
+  s.last_refresh_ms = st.last_refresh_ms;
+  s.last_error = st.last_error;
+  s.refreshes = st.refreshes;
+  return s;
+}
+
+} // namespace
+
+caf::behavior credential_actor(caf::stateful_actor<credential_state>* self,
+                               credential_setup setup) {
+  self->state.setup = std::move(setup);
+  return {
+      [self](get_token_atom) -> caf::result<token_reply> {
+        return want_fresh_token(self, std::string{});
+      },
+      [self](refresh_atom, const std::string& rejected) -> caf::result<token_reply> {
+        return want_fresh_token(self, rejected);
+      },
+      [self](refreshed_atom, refresh_outcome& outcome) { on_refreshed(self, outcome); },
+      [self](status_atom) { return status_of(self->state); },
+  };
+}
+
+} // namespace proxy

@@ -1,0 +1,58 @@
+#pragma once
+// Every setting of the proxy, from flags and environment variables (flags win). Pure: the
+// environment is passed in, so tests need not touch the process environment.
+#include "core/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace proxy {
+
+struct config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::string upstream_url = "https://api.anthropic.com";
+  std::string upstream_ca_file; ///< extra CA bundle for the upstream and the token endpoint
+  std::string token_url = "https://platform.claude.com/v1/oauth/token";
+  std::string oauth_client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
+  std::string credentials_file; ///< default ~/.claude/.credentials.json
+  std::chrono::seconds refresh_margin{300};
+  std::string proxy_api_key;
+  std::size_t max_body_bytes = 32u << 20;
+  std::size_t max_header_bytes = 64u << 10;
+  std::size_t pool_max_connections = 64;
+  std::chrono::seconds pool_idle_timeout{30};
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::seconds upstream_timeout{600};    ///< until the response headers arrive
+  std::chrono::seconds stream_idle_timeout{300}; ///< silence allowed between body reads
+  std::chrono::seconds client_idle_timeout{120}; ///< keep-alive connection waiting for a request
+  std::chrono::seconds client_write_timeout{60}; ///< a client that reads nothing for this long is dropped
+  int actor_threads = 1;
+  int io_threads = 1;
+  bool demo = false;        ///< force demo mode (bundled simulator) even with credentials
+  bool log_requests = true;
+  bool healthcheck = false; ///< probe /health of a running proxy and exit
+  bool help = false;
+
+  // Credentials, in the order they are looked for.
+  std::string anthropic_api_key;  ///< ANTHROPIC_API_KEY
+  std::string oauth_creds_json;   ///< CLAUDE_OAUTH_CREDS (raw or hex JSON)
+  std::string oauth_static_token; ///< CLAUDE_CODE_OAUTH_TOKEN
+};
+
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+/// Parses flags (argv without the program name) over environment values over defaults.
+result<config> parse_config(const std::vector<std::string>& args, const env_lookup& env);
+
+/// The --help text: every flag with its environment variable and default.
+std::string help_text();
+
+/// Is this address the loopback interface (so no proxy key is needed to be safe)?
+bool is_loopback_host(const std::string& host);
+
+} // namespace proxy

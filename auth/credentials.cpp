@@ -1,0 +1,126 @@
+#include "auth/credentials.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cctype>
+
+namespace proxy {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
+  return s;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+} // namespace
+
+std::string decode_hex(std::string_view text) {
+  text = trim(text);
+  if (text.empty() || text.size() % 2 != 0)
+    return {};
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+    if (hi < 0 || lo < 0)
+      return {};
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+result<oauth_tokens> parse_claude_credentials(std::string_view text) {
+  text = trim(text);
+  if (text.empty())
+    return failure{"credentials are empty"};
+  std::string decoded;
+  if (text.front() != '{') {
+    decoded = decode_hex(text);
+    if (decoded.empty())
+      return failure{"credentials are neither JSON nor hex-encoded JSON"};
+    text = decoded;
+  }
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
+  if (doc.HasParseError())
+    return failure{std::string("credentials are not valid JSON: ") +
+                   rapidjson::GetParseError_En(doc.GetParseError())};
+  if (!doc.IsObject())
+    return failure{"credentials must be a JSON object"};
+  auto oauth = doc.FindMember("claudeAiOauth");
+  if (oauth == doc.MemberEnd() || !oauth->value.IsObject())
+    return failure{"credentials have no \"claudeAiOauth\" object"};
+  const auto& o = oauth->value;
+  oauth_tokens out;
+  auto access = o.FindMember("accessToken");
+  if (access == o.MemberEnd() || !access->value.IsString() || access->value.GetStringLength() == 0)
+    return failure{"credentials have no claudeAiOauth.accessToken"};
+  out.access_token = access->value.GetString();
+  if (auto refresh = o.FindMember("refreshToken"); refresh != o.MemberEnd()) {
+    if (!refresh->value.IsString() && !refresh->value.IsNull())
+      return failure{"claudeAiOauth.refreshToken must be a string"};
+    if (refresh->value.IsString())
+      out.refresh_token = refresh->value.GetString();
+  }
+  if (auto expires = o.FindMember("expiresAt"); expires != o.MemberEnd()) {
+    if (expires->value.IsInt64())
+      out.expires_at_ms = expires->value.GetInt64();
+    else if (expires->value.IsNumber())
+      out.expires_at_ms = static_cast<std::int64_t>(expires->value.GetDouble());
+    else if (!expires->value.IsNull())
+      return failure{"claudeAiOauth.expiresAt must be a number (epoch milliseconds)"};
+  }
+  return out;
+}
+
+std::string update_claude_credentials(std::string_view original, const oauth_tokens& tokens) {
+  rapidjson::Document doc;
+  std::string decoded;
+  auto text = trim(original);
+  if (!text.empty() && text.front() != '{') {
+    decoded = decode_hex(text);
+    text = decoded;
+  }
+  doc.Parse(text.data(), text.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    doc.SetObject();
+  auto& alloc = doc.GetAllocator();
+  auto oauth = doc.FindMember("claudeAiOauth");
+  if (oauth == doc.MemberEnd() || !oauth->value.IsObject()) {
+    doc.RemoveMember("claudeAiOauth");
+    doc.AddMember("claudeAiOauth", rapidjson::Value(rapidjson::kObjectType), alloc);
+    oauth = doc.FindMember("claudeAiOauth");
+  }
+  auto& o = oauth->value;
+  auto put = [&](const char* key, rapidjson::Value value) {
+    if (auto it = o.FindMember(key); it != o.MemberEnd())
+      it->value = value;
+    else
+      o.AddMember(rapidjson::StringRef(key), value, alloc);
+  };
+  put("accessToken", rapidjson::Value(tokens.access_token.c_str(), alloc));
+  put("refreshToken", rapidjson::Value(tokens.refresh_token.c_str(), alloc));
+  put("expiresAt", rapidjson::Value(static_cast<int64_t>(tokens.expires_at_ms)));
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
+  doc.Accept(writer);
+  return buf.GetString();
+}
+
+} // namespace proxy

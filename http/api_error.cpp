@@ -1,0 +1,83 @@
+#include "http/api_error.hpp"
+
+#include <cstdio>
+
+namespace proxy {
+
+std::string_view error_type_for_status(unsigned status) {
+  switch (status) {
+  case 400:
+  case 405:
+  case 415:
+  case 431:
+    return "invalid_request_error";
+  case 401:
+    return "authentication_error";
+  case 402:
+    return "billing_error";
+  case 403:
+    return "permission_error";
+  case 404:
+    return "not_found_error";
+  case 413:
+    return "request_too_large";
+  case 429:
+    return "rate_limit_error";
+  case 504:
+    return "timeout_error";
+  case 529:
+    return "overloaded_error";
+  default:
+    return "api_error";
+  }
+}
+
+api_error make_api_error(unsigned status, std::string message) {
+  return api_error{status, std::string(error_type_for_status(status)), std::move(message)};
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (char c : text) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+  }
+  return out;
+}
+
+std::string error_body(const api_error& err, std::string_view request_id) {
+  std::string body = R"({"type":"error","error":{"type":")";
+  body += json_escape(err.type);
+  body += R"(","message":")";
+  body += json_escape(err.message);
+  body += R"("},"request_id":")";
+  body += json_escape(request_id);
+  body += "\"}";
+  return body;
+}
+
+} // namespace proxy

@@ -1,0 +1,153 @@
+#include "http/frontend.hpp"
+
+#include "http/header_policy.hpp"
+#include "http/relay.hpp"
+
+#include <random>
+
+namespace proxy {
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id = "req_proxy_";
+  for (int i = 0; i < 2; ++i) {
+    auto v = rng();
+    for (int j = 0; j < 12; ++j, v >>= 4)
+      id += hex[v & 0xf];
+  }
+  return id;
+}
+
+frontend::frontend(std::vector<net::io_context*> workers, frontend_options options,
+                   dispatcher dispatch)
+    : workers_(std::move(workers)), options_(std::move(options)), dispatch_(std::move(dispatch)),
+      acceptor_(*workers_.front()) {}
+
+result<std::uint16_t> frontend::listen() {
+  error_code ec;
+  auto address = net::ip::make_address(options_.host == "localhost" ? "127.0.0.1" : options_.host, ec);
+  if (ec)
+    return failure{"invalid --host '" + options_.host + "': " + ec.message()};
+  tcp::endpoint endpoint{address, options_.port};
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec)
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acceptor_.bind(endpoint, ec);
+  if (!ec)
+    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return failure{"cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                   ": " + ec.message()};
+  return acceptor_.local_endpoint().port();
+}
+
+void frontend::start() { net::co_spawn(acceptor_.get_executor(), accept_loop(), net::detached); }
+
+void frontend::stop() {
+  net::post(acceptor_.get_executor(), [this] {
+    error_code ec;
+    acceptor_.close(ec);
+  });
+}
+
+task<> frontend::accept_loop() {
+  while (acceptor_.is_open()) {
+    std::size_t worker = next_worker_++ % workers_.size();
+    auto [ec, socket] = co_await acceptor_.async_accept(*workers_[worker], use_tuple);
+    if (ec == net::error::operation_aborted)
+      co_return;
+    if (ec) {
+      // Out of file descriptors and the like: pause instead of spinning.
+      net::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto link = std::make_shared<client_link>(std::move(socket), worker);
+    link->write_timeout = options_.client_write_timeout;
+    net::co_spawn(link->executor(), serve(link), net::detached);
+  }
+}
+
+namespace {
+
+/// The answer to a request the parser could not take, or none when the peer just left.
+std::optional<api_error> read_error(const error_code& ec) {
+  if (ec == http::error::body_limit)
+    return make_api_error(413, "Request body is larger than this proxy's limit");
+  if (ec == http::error::header_limit)
+    return make_api_error(431, "Request headers are larger than this proxy's limit");
+  if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message)
+    return make_api_error(400, "Malformed HTTP request: " + ec.message());
+  return std::nullopt;
+}
+
+} // namespace
+
+task<> frontend::serve(std::shared_ptr<client_link> link) {
+  auto& stream = link->stream();
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    parser.body_limit(options_.max_body_bytes);
+    stream.expires_after(options_.client_idle_timeout);
+    auto [hec, hn] = co_await http::async_read_header(stream, link->buffer(), parser, use_tuple);
+    error_code ec = hec;
+    if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
+      // Clients that ask wait (curl: 1 s) before sending the body unless told to go on.
+      http::response<http::empty_body> go_on{http::status::continue_, 11};
+      std::tie(ec, std::ignore) = co_await http::async_write(stream, go_on, use_tuple);
+    }
+    if (!ec && !parser.is_done())
+      std::tie(ec, std::ignore) = co_await http::async_read(stream, link->buffer(), parser, use_tuple);
+    auto request_id = new_request_id();
+    if (ec) {
+      if (auto err = read_error(ec)) {
+        link->keep_alive = false; // the rest of the stream cannot be trusted
+        co_await write_error(*link, *err, request_id);
+      }
+      break;
+    }
+    auto& req = parser.get();
+    link->version = req.version();
+    link->keep_alive = req.keep_alive();
+    link->response_started = false;
+    auto kind = classify(req.method(), req.target());
+    std::optional<api_error> refusal;
+    if (kind == route::not_found)
+      refusal = make_api_error(404, "Not found: " + std::string(req.target().substr(0, 200)));
+    else if (kind == route::method_not_allowed)
+      refusal = make_api_error(405, "Method " + std::string(req.method_string()) +
+                                        " is not allowed on this path");
+    else if (kind != route::health && !options_.proxy_api_key.empty() &&
+             !client_key_matches(req, options_.proxy_api_key))
+      refusal = make_api_error(401, "Invalid or missing proxy API key (send it as x-api-key "
+                                    "or Authorization: Bearer)");
+    if (refusal) {
+      if (!co_await write_error(*link, *refusal, request_id))
+        break;
+    } else {
+      session_request s;
+      s.client = link;
+      s.kind = kind;
+      s.method = req.method();
+      s.target = std::string(req.target());
+      s.headers = std::move(static_cast<http::fields&>(req));
+      s.body = std::make_shared<const std::string>(std::move(req.body()));
+      s.request_id = std::move(request_id);
+      dispatch_(std::move(s));
+      co_await link->wait_finished();
+    }
+    if (!link->keep_alive || !stream.socket().is_open())
+      break;
+  }
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+}
+
+} // namespace proxy
