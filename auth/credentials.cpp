@@ -50,7 +50,7 @@ result<oauth_tokens> parse_claude_credentials(std::string_view text) {
   if (text.empty())
     return failure{"credentials are empty"};
   std::string decoded;
-  if (text.front() != '{') {
+  if (text.front() != '{' && text.front() != '[') {
     decoded = decode_hex(text);
     if (decoded.empty())
       return failure{"credentials are neither JSON nor hex-encoded JSON"};

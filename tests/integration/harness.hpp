@@ -1,0 +1,95 @@
+#pragma once
+// Loopback test rig: the upstream simulator and the proxy in this process, plus small blocking
+// HTTP clients. Every wait is bounded.
+#include "app/proxy.hpp"
+#include "sim/simulator.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace testing {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+struct reply {
+  unsigned status = 0;
+  http::fields headers;
+  std::string body;
+  std::string header(const char* name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string{} : std::string(it->value());
+  }
+};
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// One request on a new connection; the whole response.
+reply call(std::uint16_t port, http::verb method, const std::string& target,
+           const std::string& body = "", const header_list& headers = {},
+           std::chrono::seconds timeout = std::chrono::seconds(20));
+
+/// POST /v1/messages with a JSON body.
+reply post_messages(std::uint16_t port, const std::string& body, const header_list& headers = {});
+
+/// A JSON Messages body.
+std::string message_body(bool stream, const std::string& extra = "");
+
+/// A plain TCP client for byte-level tests (raw requests, partial reads, hang-ups).
+class raw_client {
+public:
+  explicit raw_client(std::uint16_t port);
+  void send(const std::string& bytes);
+  /// Reads until `needle` appears or the peer closes or the timeout passes; returns all read.
+  std::string read_until(const std::string& needle, std::chrono::milliseconds timeout);
+  /// True when the peer closed the connection within the timeout.
+  bool closed_by_peer(std::chrono::milliseconds timeout);
+  void close();
+
+private:
+  net::io_context ioc_;
+  tcp::socket socket_;
+  std::string data_;
+};
+
+/// Waits (bounded) until `pred` holds.
+template <class Pred> bool eventually(Pred pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+/// A proxy configuration for tests: quiet, port 0, short timeouts, no credentials.
+proxy::config test_config(const std::string& upstream_url);
+
+/// The simulator and a proxy in front of it.
+struct rig {
+  std::unique_ptr<sim::server> upstream;
+  std::unique_ptr<proxy::proxy_app> proxy;
+  std::uint16_t port = 0;
+  proxy::config cfg;
+
+  /// Starts the simulator; the proxy starts with start_proxy() after cfg was adjusted.
+  explicit rig(sim::options so = {});
+  /// A rig whose proxy uses the simulator's API key.
+  static std::unique_ptr<rig> with_api_key(sim::options so = {});
+  void start_proxy();
+  void stop_proxy();
+};
+
+/// A temporary folder removed at the end.
+struct temp_dir {
+  std::string path;
+  temp_dir();
+  ~temp_dir();
+};
+
+} // namespace testing

@@ -1,0 +1,244 @@
+// The credential actor with a fake token endpoint and a fake clock: no sockets.
+#include "actors/credential_actor.hpp"
+#include "auth/credential_store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+using namespace proxy;
+
+namespace {
+
+/// Holds each refresh until the test answers it.
+struct fake_endpoint : token_endpoint {
+  std::mutex m;
+  std::vector<std::string> seen_refresh_tokens;
+  std::vector<std::function<void(refresh_outcome)>> pending;
+  void refresh(std::string rt, std::function<void(refresh_outcome)> done) override {
+    std::lock_guard<std::mutex> g(m);
+    seen_refresh_tokens.push_back(rt);
+    pending.push_back(std::move(done));
+  }
+  std::size_t calls() {
+    std::lock_guard<std::mutex> g(m);
+    return seen_refresh_tokens.size();
+  }
+  void answer(refresh_outcome o) {
+    std::function<void(refresh_outcome)> f;
+    {
+      std::lock_guard<std::mutex> g(m);
+      REQUIRE(!pending.empty());
+      f = std::move(pending.front());
+      pending.erase(pending.begin());
+    }
+    f(std::move(o));
+  }
+};
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<fake_endpoint> endpoint = std::make_shared<fake_endpoint>();
+  std::shared_ptr<std::atomic<std::int64_t>> clock =
+      std::make_shared<std::atomic<std::int64_t>>(1'000'000'000);
+  fixture() {
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+    cfg.set("scheduler.max-threads", size_t{2});
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+  credential_setup oauth(std::int64_t expires_in_ms, std::string store = "") {
+    credential_setup s;
+    s.type = credential_setup::kind::oauth;
+    s.tokens = {"access-1", "refresh-1", *clock + expires_in_ms};
+    s.refresh_margin = std::chrono::seconds(300);
+    s.endpoint = endpoint;
+    s.store_path = std::move(store);
+    auto c = clock;
+    s.now_ms = [c] { return c->load(); };
+    return s;
+  }
+  token_reply ask(const caf::actor& a, caf::message msg) {
+    caf::scoped_actor self{*sys};
+    token_reply out;
+    self->request(a, std::chrono::seconds(5), std::move(msg))
+        .receive([&](token_reply& r) { out = std::move(r); },
+                 [&](caf::error& e) { FAIL(sys->render(e)); });
+    return out;
+  }
+  credential_status status(const caf::actor& a) {
+    caf::scoped_actor self{*sys};
+    credential_status out;
+    self->request(a, std::chrono::seconds(5), status_atom::value)
+        .receive([&](credential_status& s) { out = s; },
+                 [&](caf::error& e) { FAIL(sys->render(e)); });
+    return out;
+  }
+  std::vector<caf::actor> spawned;
+  caf::actor track(caf::actor a) {
+    spawned.push_back(a);
+    return a;
+  }
+  // Every actor ends before the system (and the io_context its connections use) goes away.
+  ~fixture() {
+    for (auto& a : spawned)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sys->await_all_actors_done();
+    sys.reset();
+  }
+};
+
+std::string temp_dir() {
+  char dir[] = "/tmp/cred-actor-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  return dir;
+}
+
+} // namespace
+
+TEST_CASE("API keys are handed out as x-api-key, without refresh") {
+  fixture f;
+  credential_setup s;
+  s.type = credential_setup::kind::api_key;
+  s.secret = "sk-test";
+  s.now_ms = [] { return std::int64_t{0}; };
+  auto a = f.track(f.sys->spawn(credential_actor, s));
+  auto r = f.ask(a, caf::make_message(get_token_atom::value));
+  REQUIRE(r.ok);
+  CHECK(r.auth.kind == upstream_auth::scheme::api_key);
+  CHECK(r.auth.secret == "sk-test");
+  CHECK_FALSE(r.auth.oauth);
+  CHECK(f.status(a).kind == "api_key");
+}
+
+TEST_CASE("a fresh OAuth token is used as it is") {
+  fixture f;
+  auto a = f.track(f.sys->spawn(credential_actor, f.oauth(3600'000)));
+  auto r = f.ask(a, caf::make_message(get_token_atom::value));
+  REQUIRE(r.ok);
+  CHECK(r.auth.kind == upstream_auth::scheme::bearer);
+  CHECK(r.auth.oauth);
+  CHECK(r.auth.secret == "access-1");
+  CHECK(f.endpoint->calls() == 0);
+  auto st = f.status(a);
+  CHECK(st.state == "ok");
+  CHECK(st.expires_in_s == 3600);
+}
+
+TEST_CASE("20 concurrent requests near expiry share exactly one refresh, persisted first") {
+  fixture f;
+  auto dir = temp_dir();
+  auto path = dir + "/.credentials.json";
+  REQUIRE(write_file_durably(path, R"({"claudeAiOauth":{"accessToken":"access-1","refreshToken":"refresh-1","expiresAt":0,"subscriptionType":"max"},"mcp":{"x":1}})"));
+  auto a = f.track(f.sys->spawn(credential_actor, f.oauth(60'000, path))); // inside the 300 s margin
+  caf::scoped_actor self{*f.sys};
+  for (int i = 0; i < 20; ++i)
+    self->send(a, get_token_atom::value);
+  auto st = f.status(a); // answered after all 20 were taken in
+  CHECK(st.state == "refreshing");
+  REQUIRE(f.endpoint->calls() == 1);
+  CHECK(f.endpoint->seen_refresh_tokens[0] == "refresh-1");
+  f.endpoint->answer(oauth_tokens{"access-2", "refresh-2", *f.clock + 3600'000});
+  int got = 0;
+  for (int i = 0; i < 20; ++i)
+    self->receive([&](token_reply& r) {
+      CHECK(r.ok);
+      CHECK(r.auth.secret == "access-2");
+      ++got;
+    }, caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  CHECK(got == 20);
+  CHECK(f.endpoint->calls() == 1);
+  auto saved = parse_claude_credentials(read_text_file(path).value());
+  REQUIRE(saved);
+  CHECK(saved->access_token == "access-2");
+  CHECK(saved->refresh_token == "refresh-2");
+  CHECK(read_text_file(path).value().find("\"mcp\":{\"x\":1}") != std::string::npos);
+  CHECK(read_text_file(path).value().find("\"subscriptionType\":\"max\"") != std::string::npos);
+  auto after = f.status(a);
+  CHECK(after.state == "ok");
+  CHECK(after.refreshes == 1);
+  CHECK(after.last_refresh_ms == *f.clock);
+}
+
+TEST_CASE("a 401 forces one refresh; a token already replaced is not refreshed again") {
+  fixture f;
+  auto a = f.track(f.sys->spawn(credential_actor, f.oauth(3600'000)));
+  caf::scoped_actor self{*f.sys};
+  self->send(a, refresh_atom::value, std::string("access-1"));
+  f.status(a);
+  REQUIRE(f.endpoint->calls() == 1);
+  f.endpoint->answer(oauth_tokens{"access-2", "refresh-2", *f.clock + 3600'000});
+  self->receive([](token_reply& r) { CHECK(r.auth.secret == "access-2"); },
+                caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  // A session that used the old token learns of the new one without a second refresh.
+  auto r = f.ask(a, caf::make_message(refresh_atom::value, std::string("access-1")));
+  CHECK(r.auth.secret == "access-2");
+  CHECK(f.endpoint->calls() == 1);
+}
+
+TEST_CASE("invalid_grant means a new login is needed, and says so") {
+  fixture f;
+  auto a = f.track(f.sys->spawn(credential_actor, f.oauth(-1000))); // already expired
+  caf::scoped_actor self{*f.sys};
+  self->send(a, get_token_atom::value);
+  f.status(a);
+  REQUIRE(f.endpoint->calls() == 1);
+  f.endpoint->answer(refresh_failure{true, "token endpoint answered 400 invalid_grant", {}});
+  self->receive([](token_reply& r) {
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.status == 503);
+    CHECK(r.error.message.find("needs a new login") != std::string::npos);
+    CHECK(r.error.message.find("invalid_grant") != std::string::npos);
+  }, caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  auto again = f.ask(a, caf::make_message(get_token_atom::value));
+  CHECK_FALSE(again.ok);
+  CHECK(f.endpoint->calls() == 1); // no more refreshes with a dead refresh token
+  auto st = f.status(a);
+  CHECK(st.state == "needs_login");
+  CHECK_FALSE(st.usable());
+  CHECK(st.last_error == "token endpoint answered 400 invalid_grant");
+}
+
+TEST_CASE("retryable failures back off; a still-valid token keeps serving") {
+  fixture f;
+  auto a = f.track(f.sys->spawn(credential_actor, f.oauth(100'000))); // valid, but due
+  caf::scoped_actor self{*f.sys};
+  self->send(a, get_token_atom::value);
+  f.status(a);
+  REQUIRE(f.endpoint->calls() == 1);
+  f.endpoint->answer(refresh_failure{false, "token endpoint answered 429", std::chrono::seconds(600)});
+  self->receive([](token_reply& r) {
+    CHECK(r.ok);
+    CHECK(r.auth.secret == "access-1");
+  }, caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  CHECK(f.status(a).state == "backoff");
+  // During the backoff no new refresh is attempted.
+  CHECK(f.ask(a, caf::make_message(get_token_atom::value)).ok);
+  CHECK(f.endpoint->calls() == 1);
+  // Once the token has expired while the backoff (600 s, as the endpoint asked) still runs,
+  // clients get a clear 503.
+  *f.clock += 100'500;
+  auto expired = f.ask(a, caf::make_message(get_token_atom::value));
+  CHECK(f.endpoint->calls() == 1);
+  CHECK_FALSE(expired.ok);
+  CHECK(expired.error.status == 503);
+  CHECK(expired.error.message.find("try again in 500 s") != std::string::npos);
+  CHECK(expired.error.message.find("429") != std::string::npos);
+}
+
+TEST_CASE("before refreshing, a newer pair in the file is adopted instead") {
+  fixture f;
+  auto dir = temp_dir();
+  auto path = dir + "/.credentials.json";
+  auto setup = f.oauth(60'000, path); // due for refresh
+  REQUIRE(write_file_durably(path, update_claude_credentials("", setup.tokens)));
+  auto a = f.track(f.sys->spawn(credential_actor, setup));
+  // Another process refreshed meanwhile.
+  REQUIRE(write_file_durably(path, update_claude_credentials("", {"access-other", "refresh-other", *f.clock + 3600'000})));
+  auto r = f.ask(a, caf::make_message(get_token_atom::value));
+  REQUIRE(r.ok);
+  CHECK(r.auth.secret == "access-other");
+  CHECK(f.endpoint->calls() == 0);
+}
