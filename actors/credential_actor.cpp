@@ -8,10 +8,10 @@
 namespace proxy {
 namespace {
 
-using state_ptr = caf::stateful_actor<credential_state>*;
+using state_ptr = caf::stateful_actor<credential_state> *;
 constexpr std::chrono::seconds max_backoff{300};
 
-token_reply current_token(const credential_state& st) {
+token_reply current_token(const credential_state &st) {
   token_reply r;
   r.ok = true;
   switch (st.setup.type) {
@@ -35,26 +35,28 @@ token_reply error_reply(unsigned status, std::string message) {
   return r;
 }
 
-std::int64_t now(const credential_state& st) { return st.setup.now_ms(); }
+std::int64_t now(const credential_state &st) {
+  return st.setup.now_ms();
+}
 
-bool expired(const credential_state& st) {
+bool expired(const credential_state &st) {
   auto at = st.setup.tokens.expires_at_ms;
   return at != 0 && at <= now(st);
 }
 
-bool due_for_refresh(const credential_state& st) {
+bool due_for_refresh(const credential_state &st) {
   auto at = st.setup.tokens.expires_at_ms;
   return at != 0 && at - now(st) <= st.setup.refresh_margin.count() * 1000;
 }
 
-token_reply needs_login_reply(const credential_state& st) {
+token_reply needs_login_reply(const credential_state &st) {
   return error_reply(503, "The proxy's OAuth credential needs a new login (" + st.last_error +
                               "). Log in again with Claude Code, then restart the proxy or "
                               "push fresh credentials.");
 }
 
 /// What a waiter gets when no new token came: the old one while it is still valid, else an error.
-token_reply fallback_reply(const credential_state& st) {
+token_reply fallback_reply(const credential_state &st) {
   if (st.needs_login)
     return needs_login_reply(st);
   if (!expired(st))
@@ -64,17 +66,17 @@ token_reply fallback_reply(const credential_state& st) {
                               "); it will try again in " + std::to_string(wait_s) + " s.");
 }
 
-void answer_waiters(state_ptr self, const token_reply& reply) {
+void answer_waiters(state_ptr self, const token_reply &reply) {
   auto waiters = std::move(self->state.waiters);
   self->state.waiters.clear();
-  for (auto& w : waiters)
+  for (auto &w : waiters)
     w.deliver(reply);
 }
 
 /// Someone else (another process, or `claude` itself) may have refreshed since we loaded the
 /// file: their pair is the live one, and using our old refresh token would fail or log them out.
 void adopt_newer_store(state_ptr self) {
-  auto& st = self->state;
+  auto &st = self->state;
   if (st.setup.store_path.empty())
     return;
   auto text = read_text_file(st.setup.store_path);
@@ -88,7 +90,7 @@ void adopt_newer_store(state_ptr self) {
 }
 
 void start_refresh(state_ptr self) {
-  auto& st = self->state;
+  auto &st = self->state;
   if (st.refreshing)
     return;
   if (st.setup.tokens.refresh_token.empty()) {
@@ -106,8 +108,8 @@ void start_refresh(state_ptr self) {
 
 /// Asks for a token that is fresh enough, refreshing first when it is due. The refresh is
 /// shared: requests arriving meanwhile wait for the same result.
-caf::result<token_reply> want_fresh_token(state_ptr self, const std::string& rejected) {
-  auto& st = self->state;
+caf::result<token_reply> want_fresh_token(state_ptr self, const std::string &rejected) {
+  auto &st = self->state;
   if (st.setup.type != credential_setup::kind::oauth) {
     if (!rejected.empty() && st.setup.type == credential_setup::kind::bearer)
       return error_reply(401, "The upstream rejected the proxy's OAuth token "
@@ -132,10 +134,10 @@ caf::result<token_reply> want_fresh_token(state_ptr self, const std::string& rej
   return st.waiters.back();
 }
 
-void on_refreshed(state_ptr self, refresh_outcome& outcome) {
-  auto& st = self->state;
+void on_refreshed(state_ptr self, refresh_outcome &outcome) {
+  auto &st = self->state;
   st.refreshing = false;
-  if (auto* tokens = std::get_if<oauth_tokens>(&outcome)) {
+  if (auto *tokens = std::get_if<oauth_tokens>(&outcome)) {
     // The old refresh token is already spent: the new pair must reach the disk before anyone
     // uses it, or a crash now would lose the only valid refresh token.
     if (!st.setup.store_path.empty()) {
@@ -161,7 +163,7 @@ void on_refreshed(state_ptr self, refresh_outcome& outcome) {
     answer_waiters(self, current_token(st));
     return;
   }
-  auto& failed = std::get<refresh_failure>(outcome);
+  auto &failed = std::get<refresh_failure>(outcome);
   st.last_error = failed.message;
   if (failed.permanent) {
     st.needs_login = true;
@@ -174,16 +176,16 @@ void on_refreshed(state_ptr self, refresh_outcome& outcome) {
   answer_waiters(self, fallback_reply(st));
 }
 
-credential_status status_of(const credential_state& st) {
+credential_status status_of(const credential_state &st) {
   credential_status s;
   using k = credential_setup::kind;
   s.kind = st.setup.type == k::api_key  ? "api_key"
            : st.setup.type == k::oauth  ? "oauth"
            : st.setup.type == k::bearer ? "bearer"
                                         : "simulator";
-  s.state = st.needs_login                  ? "needs_login"
-            : st.refreshing                 ? "refreshing"
-            : now(st) < st.retry_at_ms      ? "backoff"
+  s.state = st.needs_login                             ? "needs_login"
+            : st.refreshing                            ? "refreshing"
+            : now(st) < st.retry_at_ms                 ? "backoff"
             : st.setup.type == k::oauth && expired(st) ? "expired"
                                                        : "ok";
   s.store = st.setup.type != k::oauth ? "none" : st.setup.store_path.empty() ? "memory" : "file";
@@ -197,17 +199,17 @@ credential_status status_of(const credential_state& st) {
 
 } // namespace
 
-caf::behavior credential_actor(caf::stateful_actor<credential_state>* self,
+caf::behavior credential_actor(caf::stateful_actor<credential_state> *self,
                                credential_setup setup) {
   self->state.setup = std::move(setup);
   return {
       [self](get_token_atom) -> caf::result<token_reply> {
         return want_fresh_token(self, std::string{});
       },
-      [self](refresh_atom, const std::string& rejected) -> caf::result<token_reply> {
+      [self](refresh_atom, const std::string &rejected) -> caf::result<token_reply> {
         return want_fresh_token(self, rejected);
       },
-      [self](refreshed_atom, refresh_outcome& outcome) { on_refreshed(self, outcome); },
+      [self](refreshed_atom, refresh_outcome &outcome) { on_refreshed(self, outcome); },
       [self](status_atom) { return status_of(self->state); },
   };
 }

@@ -14,7 +14,7 @@ namespace proxy {
 
 struct credential_setup {
   enum class kind { api_key, oauth, bearer, simulator } type = kind::api_key;
-  std::string secret; ///< the API key or static bearer token
+  std::string secret;  ///< the API key or static bearer token
   oauth_tokens tokens; ///< for oauth
   /// The credentials file that is re-read before and rewritten after each refresh; empty keeps
   /// rotated tokens in memory only (credentials given through the environment).
@@ -34,10 +34,9 @@ struct credential_state {
   std::string last_error;
   int refreshes = 0;
   std::vector<caf::response_promise> waiters;
-  static inline const char* name = "credential";
+  static inline const char *name = "credential";
 };
 
-caf::behavior credential_actor(caf::stateful_actor<credential_state>* self,
-                               credential_setup setup);
+caf::behavior credential_actor(caf::stateful_actor<credential_state> *self, credential_setup setup);
 
 } // namespace proxy

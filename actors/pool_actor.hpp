@@ -32,9 +32,9 @@ struct pool_state {
   std::size_t open = 0;
   std::deque<waiter> waiters;
   bool ticking = false;
-  static inline const char* name = "upstream_pool";
+  static inline const char *name = "upstream_pool";
 };
 
-caf::behavior pool_actor(caf::stateful_actor<pool_state>* self, pool_setup setup);
+caf::behavior pool_actor(caf::stateful_actor<pool_state> *self, pool_setup setup);
 
 } // namespace proxy

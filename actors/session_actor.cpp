@@ -7,7 +7,7 @@
 namespace proxy {
 namespace {
 
-using state_ptr = caf::stateful_actor<session_state>*;
+using state_ptr = caf::stateful_actor<session_state> *;
 using clock = std::chrono::steady_clock;
 
 std::int64_t ms_between(clock::time_point a, clock::time_point b) {
@@ -15,9 +15,9 @@ std::int64_t ms_between(clock::time_point a, clock::time_point b) {
 }
 
 void log_and_end(state_ptr self) {
-  auto& st = self->state;
+  auto &st = self->state;
   if (st.env->log_requests) {
-    const auto& o = st.outcome;
+    const auto &o = st.outcome;
     auto now = clock::now();
     unsigned status = st.errored ? st.error.status : o.status;
     std::string line = "{\"id\":\"" + json_escape(st.req.request_id) + "\",\"method\":\"" +
@@ -58,7 +58,7 @@ void respond(state_ptr self, unsigned status, std::string body) {
 }
 
 void fail(state_ptr self, api_error err) {
-  auto& st = self->state;
+  auto &st = self->state;
   st.errored = true;
   st.error = std::move(err);
   auto client = st.req.client;
@@ -67,16 +67,16 @@ void fail(state_ptr self, api_error err) {
                 [me](std::exception_ptr, bool) { caf::anon_send(me, written_atom::value); });
 }
 
-auto on_actor_error(state_ptr self, const char* who) {
-  return [self, who](caf::error& e) {
+auto on_actor_error(state_ptr self, const char *who) {
+  return [self, who](caf::error &e) {
     fail(self, make_api_error(e == caf::sec::request_timeout ? 504 : 500,
-                              std::string("the proxy's ") + who + " did not answer: " +
-                                  self->system().render(e)));
+                              std::string("the proxy's ") + who +
+                                  " did not answer: " + self->system().render(e)));
   };
 }
 
 void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
-  auto& st = self->state;
+  auto &st = self->state;
   // Everything the relay refers to lives until its completion handler has run.
   struct job {
     std::shared_ptr<upstream_connection> conn;
@@ -86,7 +86,7 @@ void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
   auto j = std::make_shared<job>();
   j->conn = std::move(conn);
   j->client = st.req.client;
-  auto& p = j->params;
+  auto &p = j->params;
   p.method = st.req.method;
   p.target = st.env->upstream.target(st.req.target);
   p.headers = upstream_request_headers(st.req.headers, st.token.auth);
@@ -109,10 +109,10 @@ void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
 }
 
 void lease_and_relay(state_ptr self) {
-  auto& st = self->state;
+  auto &st = self->state;
   self->request(st.env->pool, st.env->lease_timeout, lease_atom::value, st.req.client->worker())
       .then(
-          [self](lease_reply& lease) {
+          [self](lease_reply &lease) {
             if (!lease.ok)
               return fail(self, std::move(lease.error));
             run_relay(self, std::move(lease.connection));
@@ -120,16 +120,16 @@ void lease_and_relay(state_ptr self) {
           on_actor_error(self, "upstream pool"));
 }
 
-void use_token(state_ptr self, token_reply& reply) {
+void use_token(state_ptr self, token_reply &reply) {
   if (!reply.ok)
     return fail(self, std::move(reply.error));
   self->state.token = std::move(reply);
   lease_and_relay(self);
 }
 
-void on_relay_done(state_ptr self, relay_outcome& outcome,
-                   std::shared_ptr<upstream_connection>& conn) {
-  auto& st = self->state;
+void on_relay_done(state_ptr self, relay_outcome &outcome,
+                   std::shared_ptr<upstream_connection> &conn) {
+  auto &st = self->state;
   self->send(st.env->pool, release_atom::value, std::move(conn), outcome.upstream_reusable);
   st.outcome = std::move(outcome);
   using kind = relay_outcome::kind;
@@ -138,7 +138,7 @@ void on_relay_done(state_ptr self, relay_outcome& outcome,
     st.retried = true;
     self->request(st.env->credentials, st.env->actor_timeout, refresh_atom::value,
                   st.token.auth.secret)
-        .then([self](token_reply& reply) { use_token(self, reply); },
+        .then([self](token_reply &reply) { use_token(self, reply); },
               on_actor_error(self, "credential actor"));
     return;
   }
@@ -148,14 +148,14 @@ void on_relay_done(state_ptr self, relay_outcome& outcome,
 }
 
 void serve_health(state_ptr self) {
-  auto& st = self->state;
+  auto &st = self->state;
   self->request(st.env->credentials, st.env->actor_timeout, status_atom::value)
       .then(
-          [self](credential_status& cred) {
-            auto& st = self->state;
+          [self](credential_status &cred) {
+            auto &st = self->state;
             self->request(st.env->pool, st.env->actor_timeout, status_atom::value)
                 .then(
-                    [self, cred](pool_status& pool) {
+                    [self, cred](pool_status &pool) {
                       auto [status, body] = health_json(*self->state.env, cred, pool);
                       self->state.outcome.status = status;
                       respond(self, status, std::move(body));
@@ -176,9 +176,8 @@ std::string iso8601(std::int64_t epoch_ms) {
 
 } // namespace
 
-std::pair<unsigned, std::string> health_json(const session_env& env,
-                                             const credential_status& cred,
-                                             const pool_status& pool) {
+std::pair<unsigned, std::string> health_json(const session_env &env, const credential_status &cred,
+                                             const pool_status &pool) {
   bool ok = cred.usable();
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - env.started);
   std::string body = "{\"status\":\"" + std::string(ok ? "ok" : "unavailable") +
@@ -206,9 +205,9 @@ std::pair<unsigned, std::string> health_json(const session_env& env,
   return {ok ? 200u : 503u, body};
 }
 
-caf::behavior session_actor(caf::stateful_actor<session_state>* self,
+caf::behavior session_actor(caf::stateful_actor<session_state> *self,
                             std::shared_ptr<const session_env> env, session_request req) {
-  auto& st = self->state;
+  auto &st = self->state;
   st.env = std::move(env);
   st.req = std::move(req);
   ++*st.env->in_flight;
@@ -219,7 +218,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
   case route::messages:
   case route::count_tokens: {
     auto checked = check_message_body(st.req.headers[http::field::content_type], *st.req.body);
-    if (auto* err = std::get_if<api_error>(&checked)) {
+    if (auto *err = std::get_if<api_error>(&checked)) {
       fail(self, std::move(*err));
       break;
     }
@@ -228,7 +227,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
   }
   case route::models:
     self->request(st.env->credentials, st.env->actor_timeout, get_token_atom::value)
-        .then([self](token_reply& reply) { use_token(self, reply); },
+        .then([self](token_reply &reply) { use_token(self, reply); },
               on_actor_error(self, "credential actor"));
     break;
   default:
@@ -237,7 +236,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
     fail(self, make_api_error(500, "unroutable request"));
   }
   return {
-      [self](relay_done_atom, relay_outcome& outcome, std::shared_ptr<upstream_connection>& c) {
+      [self](relay_done_atom, relay_outcome &outcome, std::shared_ptr<upstream_connection> &c) {
         on_relay_done(self, outcome, c);
       },
       [self](written_atom) { log_and_end(self); },

@@ -51,15 +51,14 @@ struct session_state {
   relay_outcome outcome;
   api_error error; ///< set when the proxy itself answered with an error
   bool errored = false;
-  static inline const char* name = "session";
+  static inline const char *name = "session";
 };
 
-caf::behavior session_actor(caf::stateful_actor<session_state>* self,
+caf::behavior session_actor(caf::stateful_actor<session_state> *self,
                             std::shared_ptr<const session_env> env, session_request req);
 
 /// The /health document and its status (200 when the proxy can serve, 503 when not).
-std::pair<unsigned, std::string> health_json(const session_env& env,
-                                             const credential_status& cred,
-                                             const pool_status& pool);
+std::pair<unsigned, std::string> health_json(const session_env &env, const credential_status &cred,
+                                             const pool_status &pool);
 
 } // namespace proxy

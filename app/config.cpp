@@ -8,14 +8,14 @@ namespace {
 
 /// One setting: its flag, its environment variable, a description and how to store a value.
 struct option {
-  const char* flag;
-  const char* env;
-  const char* help;
-  std::function<std::optional<std::string>(config&, const std::string&)> apply;
+  const char *flag;
+  const char *env;
+  const char *help;
+  std::function<std::optional<std::string>(config &, const std::string &)> apply;
   bool is_switch = false;
 };
 
-template <class T> std::optional<T> to_number(const std::string& s) {
+template <class T> std::optional<T> to_number(const std::string &s) {
   T value{};
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || ptr != s.data() + s.size())
@@ -24,7 +24,7 @@ template <class T> std::optional<T> to_number(const std::string& s) {
 }
 
 template <class T, class F> auto number(F store, T min_value = 0) {
-  return [store, min_value](config& c, const std::string& v) -> std::optional<std::string> {
+  return [store, min_value](config &c, const std::string &v) -> std::optional<std::string> {
     auto n = to_number<T>(v);
     if (!n || *n < min_value)
       return "expects a number >= " + std::to_string(min_value) + ", got '" + v + "'";
@@ -34,14 +34,14 @@ template <class T, class F> auto number(F store, T min_value = 0) {
 }
 
 template <class F> auto text(F store) {
-  return [store](config& c, const std::string& v) -> std::optional<std::string> {
+  return [store](config &c, const std::string &v) -> std::optional<std::string> {
     store(c, v);
     return std::nullopt;
   };
 }
 
 template <class F> auto boolean(F store) {
-  return [store](config& c, const std::string& v) -> std::optional<std::string> {
+  return [store](config &c, const std::string &v) -> std::optional<std::string> {
     if (v == "1" || v == "true" || v == "yes" || v.empty())
       store(c, true);
     else if (v == "0" || v == "false" || v == "no")
@@ -52,67 +52,68 @@ template <class F> auto boolean(F store) {
   };
 }
 
-const std::vector<option>& options() {
+const std::vector<option> &options() {
   using s = std::chrono::seconds;
   static const std::vector<option> all = {
       {"--host", "HOST", "address to listen on (default 127.0.0.1; 0.0.0.0 for all)",
-       text([](config& c, auto& v) { c.host = v; })},
+       text([](config &c, auto &v) { c.host = v; })},
       {"--port", "PORT", "port to listen on (default 8080; 0 picks a free one)",
-       number<unsigned>([](config& c, unsigned v) { c.port = static_cast<std::uint16_t>(v); })},
+       number<unsigned>([](config &c, unsigned v) { c.port = static_cast<std::uint16_t>(v); })},
       {"--upstream", "UPSTREAM_URL", "Anthropic API base URL (default https://api.anthropic.com)",
-       text([](config& c, auto& v) { c.upstream_url = v; })},
+       text([](config &c, auto &v) { c.upstream_url = v; })},
       {"--upstream-ca-file", "UPSTREAM_CA_FILE",
        "extra PEM CA bundle trusted for the upstream and token endpoint",
-       text([](config& c, auto& v) { c.upstream_ca_file = v; })},
+       text([](config &c, auto &v) { c.upstream_ca_file = v; })},
       {"--token-url", "OAUTH_TOKEN_URL",
        "OAuth token endpoint (default https://platform.claude.com/v1/oauth/token)",
-       text([](config& c, auto& v) { c.token_url = v; })},
+       text([](config &c, auto &v) { c.token_url = v; })},
       {"--oauth-client-id", "OAUTH_CLIENT_ID", "OAuth client id used for refresh",
-       text([](config& c, auto& v) { c.oauth_client_id = v; })},
+       text([](config &c, auto &v) { c.oauth_client_id = v; })},
       {"--credentials-file", "CLAUDE_CREDENTIALS_FILE",
        "Claude Code credentials file (default ~/.claude/.credentials.json)",
-       text([](config& c, auto& v) { c.credentials_file = v; })},
+       text([](config &c, auto &v) { c.credentials_file = v; })},
       {"--refresh-margin", "REFRESH_MARGIN_SECONDS",
        "refresh OAuth tokens this many seconds before expiry (default 300)",
-       number<long>([](config& c, long v) { c.refresh_margin = s(v); })},
+       number<long>([](config &c, long v) { c.refresh_margin = s(v); })},
       {"--proxy-api-key", "PROXY_API_KEY",
        "key clients must send (x-api-key or Bearer); prefer the env var",
-       text([](config& c, auto& v) { c.proxy_api_key = v; })},
+       text([](config &c, auto &v) { c.proxy_api_key = v; })},
       {"--max-body-bytes", "MAX_BODY_BYTES", "largest request body (default 33554432)",
-       number<std::size_t>([](config& c, std::size_t v) { c.max_body_bytes = v; }, 1)},
+       number<std::size_t>([](config &c, std::size_t v) { c.max_body_bytes = v; }, 1)},
       {"--max-header-bytes", "MAX_HEADER_BYTES", "largest request header block (default 65536)",
-       number<std::size_t>([](config& c, std::size_t v) { c.max_header_bytes = v; }, 1024)},
+       number<std::size_t>([](config &c, std::size_t v) { c.max_header_bytes = v; }, 1024)},
       {"--pool-max-connections", "POOL_MAX_CONNECTIONS",
        "most upstream connections open at once (default 64)",
-       number<std::size_t>([](config& c, std::size_t v) { c.pool_max_connections = v; }, 1)},
+       number<std::size_t>([](config &c, std::size_t v) { c.pool_max_connections = v; }, 1)},
       {"--pool-idle-timeout", "POOL_IDLE_TIMEOUT_SECONDS",
        "close idle upstream connections after this many seconds (default 30)",
-       number<long>([](config& c, long v) { c.pool_idle_timeout = s(v); })},
+       number<long>([](config &c, long v) { c.pool_idle_timeout = s(v); })},
       {"--connect-timeout-ms", "CONNECT_TIMEOUT_MS", "upstream connect+TLS timeout (default 10000)",
-       number<long>([](config& c, long v) { c.connect_timeout = std::chrono::milliseconds(v); }, 1)},
+       number<long>([](config &c, long v) { c.connect_timeout = std::chrono::milliseconds(v); },
+                    1)},
       {"--upstream-timeout", "UPSTREAM_TIMEOUT_SECONDS",
        "wait this long for upstream response headers, then 504 (default 600)",
-       number<long>([](config& c, long v) { c.upstream_timeout = s(v); }, 1)},
+       number<long>([](config &c, long v) { c.upstream_timeout = s(v); }, 1)},
       {"--stream-idle-timeout", "STREAM_IDLE_TIMEOUT_SECONDS",
        "end a stream silent for this long with an error event (default 300)",
-       number<long>([](config& c, long v) { c.stream_idle_timeout = s(v); }, 1)},
+       number<long>([](config &c, long v) { c.stream_idle_timeout = s(v); }, 1)},
       {"--client-idle-timeout", "CLIENT_IDLE_TIMEOUT_SECONDS",
        "close idle client keep-alive connections after this long (default 120)",
-       number<long>([](config& c, long v) { c.client_idle_timeout = s(v); }, 1)},
+       number<long>([](config &c, long v) { c.client_idle_timeout = s(v); }, 1)},
       {"--client-write-timeout", "CLIENT_WRITE_TIMEOUT_SECONDS",
        "drop a client that accepts no bytes for this long (default 60)",
-       number<long>([](config& c, long v) { c.client_write_timeout = s(v); }, 1)},
+       number<long>([](config &c, long v) { c.client_write_timeout = s(v); }, 1)},
       {"--actor-threads", "ACTOR_THREADS", "CAF scheduler threads (default 1)",
-       number<int>([](config& c, int v) { c.actor_threads = v; }, 1)},
+       number<int>([](config &c, int v) { c.actor_threads = v; }, 1)},
       {"--io-threads", "IO_THREADS", "network threads (default 1)",
-       number<int>([](config& c, int v) { c.io_threads = v; }, 1)},
+       number<int>([](config &c, int v) { c.io_threads = v; }, 1)},
       {"--demo", "PROXY_DEMO", "serve from the bundled upstream simulator, ignoring credentials",
-       boolean([](config& c, bool v) { c.demo = v; }), true},
+       boolean([](config &c, bool v) { c.demo = v; }), true},
       {"--no-request-log", "PROXY_NO_REQUEST_LOG", "do not print one JSON line per request",
-       boolean([](config& c, bool v) { c.log_requests = !v; }), true},
+       boolean([](config &c, bool v) { c.log_requests = !v; }), true},
       {"--healthcheck", nullptr, "GET /health of the proxy at --host/--port; exit 0 when healthy",
-       boolean([](config& c, bool v) { c.healthcheck = v; }), true},
-      {"--help", nullptr, "print this text", boolean([](config& c, bool v) { c.help = v; }), true},
+       boolean([](config &c, bool v) { c.healthcheck = v; }), true},
+      {"--help", nullptr, "print this text", boolean([](config &c, bool v) { c.help = v; }), true},
   };
   return all;
 }
@@ -124,7 +125,7 @@ std::string help_text() {
   out << "claude-proxy " PROXY_VERSION " - an Anthropic Messages API proxy that holds the "
          "upstream credentials\n\nUsage: claude-proxy [flags]\n\nFlags (environment variable in "
          "brackets; flags win):\n";
-  for (const auto& o : options()) {
+  for (const auto &o : options()) {
     out << "  " << o.flag;
     if (!o.is_switch)
       out << " VALUE";
@@ -134,18 +135,20 @@ std::string help_text() {
   }
   out << "\nCredentials, first found wins:\n"
          "  ANTHROPIC_API_KEY        an API key, sent upstream as x-api-key (the supported way)\n"
-         "  CLAUDE_OAUTH_CREDS       Claude Code credentials JSON (raw or hex); refreshed in memory\n"
-         "  --credentials-file       Claude Code credentials file; refreshed and rewritten in place\n"
+         "  CLAUDE_OAUTH_CREDS       Claude Code credentials JSON (raw or hex); refreshed in "
+         "memory\n"
+         "  --credentials-file       Claude Code credentials file; refreshed and rewritten in "
+         "place\n"
          "  CLAUDE_CODE_OAUTH_TOKEN  a long-lived OAuth access token (no refresh)\n"
          "With none of these the proxy starts in demo mode against its bundled simulator.\n";
   return out.str();
 }
 
-result<config> parse_config(const std::vector<std::string>& args, const env_lookup& env) {
+result<config> parse_config(const std::vector<std::string> &args, const env_lookup &env) {
   config c;
   if (auto home = env("HOME"))
     c.credentials_file = *home + "/.claude/.credentials.json";
-  for (const auto& o : options()) {
+  for (const auto &o : options()) {
     if (!o.env)
       continue;
     if (auto value = env(o.env); value && !value->empty())
@@ -164,8 +167,8 @@ result<config> parse_config(const std::vector<std::string>& args, const env_look
       arg = arg.substr(0, eq);
       has_value = true;
     }
-    const option* match = nullptr;
-    for (const auto& o : options())
+    const option *match = nullptr;
+    for (const auto &o : options())
       if (arg == o.flag)
         match = &o;
     if (arg == "-h")
@@ -183,7 +186,7 @@ result<config> parse_config(const std::vector<std::string>& args, const env_look
   return c;
 }
 
-bool is_loopback_host(const std::string& host) {
+bool is_loopback_host(const std::string &host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 

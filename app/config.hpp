@@ -30,10 +30,11 @@ struct config {
   std::chrono::seconds upstream_timeout{600};    ///< until the response headers arrive
   std::chrono::seconds stream_idle_timeout{300}; ///< silence allowed between body reads
   std::chrono::seconds client_idle_timeout{120}; ///< keep-alive connection waiting for a request
-  std::chrono::seconds client_write_timeout{60}; ///< a client that reads nothing for this long is dropped
+  std::chrono::seconds client_write_timeout{
+      60}; ///< a client that reads nothing for this long is dropped
   int actor_threads = 1;
   int io_threads = 1;
-  bool demo = false;        ///< force demo mode (bundled simulator) even with credentials
+  bool demo = false; ///< force demo mode (bundled simulator) even with credentials
   bool log_requests = true;
   bool healthcheck = false; ///< probe /health of a running proxy and exit
   bool help = false;
@@ -44,15 +45,15 @@ struct config {
   std::string oauth_static_token; ///< CLAUDE_CODE_OAUTH_TOKEN
 };
 
-using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+using env_lookup = std::function<std::optional<std::string>(const std::string &)>;
 
 /// Parses flags (argv without the program name) over environment values over defaults.
-result<config> parse_config(const std::vector<std::string>& args, const env_lookup& env);
+result<config> parse_config(const std::vector<std::string> &args, const env_lookup &env);
 
 /// The --help text: every flag with its environment variable and default.
 std::string help_text();
 
 /// Is this address the loopback interface (so no proxy key is needed to be safe)?
-bool is_loopback_host(const std::string& host);
+bool is_loopback_host(const std::string &host);
 
 } // namespace proxy

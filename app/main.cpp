@@ -10,14 +10,14 @@
 
 namespace {
 
-std::optional<std::string> getenv_value(const std::string& name) {
-  if (const char* v = std::getenv(name.c_str()))
+std::optional<std::string> getenv_value(const std::string &name) {
+  if (const char *v = std::getenv(name.c_str()))
     return std::string(v);
   return std::nullopt;
 }
 
 /// GET /health on the configured address; 0 when it answers 200. For container HEALTHCHECKs.
-int healthcheck(const proxy::config& cfg) {
+int healthcheck(const proxy::config &cfg) {
   using namespace proxy;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
@@ -49,7 +49,7 @@ int healthcheck(const proxy::config& cfg) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   using namespace proxy;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = parse_config(args, getenv_value);
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     std::cerr << "claude-proxy: " << parsed.error() << "\n";
     return 2;
   }
-  auto& cfg = parsed.value();
+  auto &cfg = parsed.value();
   if (cfg.help) {
     std::cout << help_text();
     return 0;
@@ -71,10 +71,10 @@ int main(int argc, char** argv) {
     std::cerr << "claude-proxy: " << port.error() << "\n";
     return 1;
   }
-  log_json("start", "{\"listen\":\"" + json_escape(cfg.host) + ":" +
-                        std::to_string(port.value()) + "\",\"mode\":\"" + app.mode() +
-                        "\",\"credential\":\"" + json_escape(app.credential_description()) +
-                        "\",\"upstream\":\"" + json_escape(app.upstream_url()) + "\"}");
+  log_json("start", "{\"listen\":\"" + json_escape(cfg.host) + ":" + std::to_string(port.value()) +
+                        "\",\"mode\":\"" + app.mode() + "\",\"credential\":\"" +
+                        json_escape(app.credential_description()) + "\",\"upstream\":\"" +
+                        json_escape(app.upstream_url()) + "\"}");
   if (app.mode() == "simulator")
     std::cerr << "\n*** DEMO MODE: no credentials found. Answers come from the bundled upstream "
                  "simulator, not from Anthropic. ***\n*** Set ANTHROPIC_API_KEY (or see the "
@@ -83,13 +83,12 @@ int main(int argc, char** argv) {
     std::cerr << "*** WARNING: listening on " << cfg.host
               << " without PROXY_API_KEY: anyone who can reach this port can spend your "
                  "credential. ***\n";
-  std::cerr << "claude-proxy listening on http://" << cfg.host << ":" << port.value()
-            << std::endl;
+  std::cerr << "claude-proxy listening on http://" << cfg.host << ":" << port.value() << std::endl;
 
   // Run until SIGINT/SIGTERM (as PID 1 in a container nothing else would handle SIGTERM).
   net::io_context signals_ctx;
   net::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-  signals.async_wait([](const error_code&, int) {});
+  signals.async_wait([](const error_code &, int) {});
   signals_ctx.run();
   log_json("stop", "{}");
   app.stop();

@@ -11,8 +11,8 @@
 namespace proxy {
 namespace {
 
-bool file_exists(const std::string& path) {
-  struct stat st{};
+bool file_exists(const std::string &path) {
+  struct stat st {};
   return !path.empty() && ::stat(path.c_str(), &st) == 0;
 }
 
@@ -26,7 +26,7 @@ std::string random_key() {
 
 } // namespace
 
-result<credential_setup> select_credentials(const config& cfg, std::string& description) {
+result<credential_setup> select_credentials(const config &cfg, std::string &description) {
   credential_setup s;
   s.refresh_margin = cfg.refresh_margin;
   using kind = credential_setup::kind;
@@ -68,7 +68,9 @@ result<credential_setup> select_credentials(const config& cfg, std::string& desc
 
 proxy_app::proxy_app(config cfg) : cfg_(std::move(cfg)) {}
 
-proxy_app::~proxy_app() { stop(); }
+proxy_app::~proxy_app() {
+  stop();
+}
 
 result<std::uint16_t> proxy_app::start() {
   auto creds = select_credentials(cfg_, description_);
@@ -149,11 +151,11 @@ result<std::uint16_t> proxy_app::start() {
   fo.client_idle_timeout = cfg_.client_idle_timeout;
   fo.client_write_timeout = cfg_.client_write_timeout;
   fo.proxy_api_key = cfg_.proxy_api_key;
-  std::vector<net::io_context*> workers;
-  for (auto& c : ioc_)
+  std::vector<net::io_context *> workers;
+  for (auto &c : ioc_)
     workers.push_back(c.get());
   std::shared_ptr<const session_env> env = env_;
-  caf::actor_system* system = system_.get();
+  caf::actor_system *system = system_.get();
   frontend_ = std::make_unique<frontend>(workers, fo, [system, env](session_request req) {
     system->spawn(session_actor, env, std::move(req));
   });
@@ -161,7 +163,7 @@ result<std::uint16_t> proxy_app::start() {
   if (!port)
     return port;
   frontend_->start();
-  for (auto& c : ioc_)
+  for (auto &c : ioc_)
     threads_.emplace_back([ctx = c.get()] { ctx->run(); });
   return port;
 }
@@ -177,9 +179,9 @@ void proxy_app::stop() {
   caf::anon_send_exit(env_->credentials, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(env_->pool, caf::exit_reason::user_shutdown);
   // Connections in progress are cut: a stopping proxy cannot finish streams it no longer serves.
-  for (auto& c : ioc_)
+  for (auto &c : ioc_)
     c->stop();
-  for (auto& t : threads_)
+  for (auto &t : threads_)
     t.join();
   threads_.clear();
   frontend_.reset();

@@ -16,7 +16,7 @@ namespace proxy {
 
 /// Which credential to use, from the configuration, as the README describes (first found wins).
 /// `description` says in words what was chosen, without any secret.
-result<credential_setup> select_credentials(const config& cfg, std::string& description);
+result<credential_setup> select_credentials(const config &cfg, std::string &description);
 
 class proxy_app {
 public:
@@ -28,8 +28,8 @@ public:
   /// Stops accepting, ends the actors and joins the threads.
   void stop();
 
-  const std::string& mode() const { return mode_; }
-  const std::string& credential_description() const { return description_; }
+  const std::string &mode() const { return mode_; }
+  const std::string &credential_description() const { return description_; }
   std::string upstream_url() const { return env_ ? env_->upstream.to_string() : std::string{}; }
 
 private:

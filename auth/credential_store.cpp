@@ -12,13 +12,13 @@
 namespace proxy {
 namespace {
 
-failure os_failure(const std::string& what, const std::string& path) {
+failure os_failure(const std::string &what, const std::string &path) {
   return failure{what + " " + path + ": " + std::strerror(errno)};
 }
 
 } // namespace
 
-result<std::string> read_text_file(const std::string& path) {
+result<std::string> read_text_file(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return os_failure("cannot read", path);
@@ -27,7 +27,7 @@ result<std::string> read_text_file(const std::string& path) {
   return ss.str();
 }
 
-result<done> write_file_durably(const std::string& path, const std::string& content) {
+result<done> write_file_durably(const std::string &path, const std::string &content) {
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   std::string temp = path + ".tmp." + std::to_string(::getpid());

@@ -66,7 +66,7 @@ result<oauth_tokens> parse_claude_credentials(std::string_view text) {
   auto oauth = doc.FindMember("claudeAiOauth");
   if (oauth == doc.MemberEnd() || !oauth->value.IsObject())
     return failure{"credentials have no \"claudeAiOauth\" object"};
-  const auto& o = oauth->value;
+  const auto &o = oauth->value;
   oauth_tokens out;
   auto access = o.FindMember("accessToken");
   if (access == o.MemberEnd() || !access->value.IsString() || access->value.GetStringLength() == 0)
@@ -89,7 +89,7 @@ result<oauth_tokens> parse_claude_credentials(std::string_view text) {
   return out;
 }
 
-std::string update_claude_credentials(std::string_view original, const oauth_tokens& tokens) {
+std::string update_claude_credentials(std::string_view original, const oauth_tokens &tokens) {
   rapidjson::Document doc;
   std::string decoded;
   auto text = trim(original);
@@ -100,15 +100,15 @@ std::string update_claude_credentials(std::string_view original, const oauth_tok
   doc.Parse(text.data(), text.size());
   if (doc.HasParseError() || !doc.IsObject())
     doc.SetObject();
-  auto& alloc = doc.GetAllocator();
+  auto &alloc = doc.GetAllocator();
   auto oauth = doc.FindMember("claudeAiOauth");
   if (oauth == doc.MemberEnd() || !oauth->value.IsObject()) {
     doc.RemoveMember("claudeAiOauth");
     doc.AddMember("claudeAiOauth", rapidjson::Value(rapidjson::kObjectType), alloc);
     oauth = doc.FindMember("claudeAiOauth");
   }
-  auto& o = oauth->value;
-  auto put = [&](const char* key, rapidjson::Value value) {
+  auto &o = oauth->value;
+  auto put = [&](const char *key, rapidjson::Value value) {
     if (auto it = o.FindMember(key); it != o.MemberEnd())
       it->value = value;
     else

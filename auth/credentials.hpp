@@ -11,7 +11,7 @@ namespace proxy {
 
 struct oauth_tokens {
   std::string access_token;
-  std::string refresh_token; ///< empty for a long-lived token that cannot be refreshed
+  std::string refresh_token;      ///< empty for a long-lived token that cannot be refreshed
   std::int64_t expires_at_ms = 0; ///< 0 = unknown / does not expire
 };
 
@@ -21,7 +21,7 @@ result<oauth_tokens> parse_claude_credentials(std::string_view text);
 
 /// `original` with accessToken, refreshToken and expiresAt replaced and all other keys kept.
 /// An unparsable or empty original yields a fresh document.
-std::string update_claude_credentials(std::string_view original, const oauth_tokens& tokens);
+std::string update_claude_credentials(std::string_view original, const oauth_tokens &tokens);
 
 /// Hex text (even length, only hex digits, surrounding whitespace allowed) decoded, else empty.
 std::string decode_hex(std::string_view text);

@@ -28,11 +28,11 @@ std::string refresh_request_body(std::string_view refresh_token, std::string_vie
 
 refresh_outcome parse_refresh_response(unsigned status, std::string_view body,
                                        std::string_view retry_after,
-                                       const std::string& old_refresh_token, std::int64_t now_ms) {
+                                       const std::string &old_refresh_token, std::int64_t now_ms) {
   rapidjson::Document doc;
   doc.Parse(body.data(), body.size());
   bool is_object = !doc.HasParseError() && doc.IsObject();
-  auto string_field = [&](const char* name) -> std::string {
+  auto string_field = [&](const char *name) -> std::string {
     if (!is_object)
       return {};
     auto it = doc.FindMember(name);

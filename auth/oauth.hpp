@@ -23,6 +23,6 @@ std::string refresh_request_body(std::string_view refresh_token, std::string_vie
 /// Reads the token endpoint's answer. A missing refresh_token means the old one stays valid.
 refresh_outcome parse_refresh_response(unsigned status, std::string_view body,
                                        std::string_view retry_after,
-                                       const std::string& old_refresh_token, std::int64_t now_ms);
+                                       const std::string &old_refresh_token, std::int64_t now_ms);
 
 } // namespace proxy

@@ -18,17 +18,17 @@ public:
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
-  T& value() {
+  T &value() {
     assert(ok());
     return std::get<0>(v_);
   }
-  const T& value() const {
+  const T &value() const {
     assert(ok());
     return std::get<0>(v_);
   }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const std::string& error() const {
+  T *operator->() { return &value(); }
+  const T *operator->() const { return &value(); }
+  const std::string &error() const {
     assert(!ok());
     return std::get<1>(v_).message;
   }

@@ -69,7 +69,7 @@ std::string json_escape(std::string_view text) {
   return out;
 }
 
-std::string error_body(const api_error& err, std::string_view request_id) {
+std::string error_body(const api_error &err, std::string_view request_id) {
   std::string body = R"({"type":"error","error":{"type":")";
   body += json_escape(err.type);
   body += R"(","message":")";

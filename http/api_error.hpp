@@ -19,7 +19,7 @@ std::string_view error_type_for_status(unsigned status);
 api_error make_api_error(unsigned status, std::string message);
 
 /// `{"type":"error","error":{"type":..,"message":..},"request_id":..}`.
-std::string error_body(const api_error& err, std::string_view request_id);
+std::string error_body(const api_error &err, std::string_view request_id);
 
 /// JSON string escaping for values we embed in bodies we build ourselves.
 std::string json_escape(std::string_view text);

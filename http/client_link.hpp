@@ -15,8 +15,8 @@ public:
   client_link(tcp::socket socket, std::size_t worker)
       : stream_(std::move(socket)), done_(stream_.get_executor()), worker_(worker) {}
 
-  beast::tcp_stream& stream() { return stream_; }
-  beast::flat_buffer& buffer() { return buffer_; }
+  beast::tcp_stream &stream() { return stream_; }
+  beast::flat_buffer &buffer() { return buffer_; }
   net::any_io_executor executor() { return stream_.get_executor(); }
   std::size_t worker() const { return worker_; }
 

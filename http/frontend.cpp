@@ -19,14 +19,15 @@ std::string new_request_id() {
   return id;
 }
 
-frontend::frontend(std::vector<net::io_context*> workers, frontend_options options,
+frontend::frontend(std::vector<net::io_context *> workers, frontend_options options,
                    dispatcher dispatch)
     : workers_(std::move(workers)), options_(std::move(options)), dispatch_(std::move(dispatch)),
       acceptor_(*workers_.front()) {}
 
 result<std::uint16_t> frontend::listen() {
   error_code ec;
-  auto address = net::ip::make_address(options_.host == "localhost" ? "127.0.0.1" : options_.host, ec);
+  auto address =
+      net::ip::make_address(options_.host == "localhost" ? "127.0.0.1" : options_.host, ec);
   if (ec)
     return failure{"invalid --host '" + options_.host + "': " + ec.message()};
   tcp::endpoint endpoint{address, options_.port};
@@ -43,7 +44,9 @@ result<std::uint16_t> frontend::listen() {
   return acceptor_.local_endpoint().port();
 }
 
-void frontend::start() { net::co_spawn(acceptor_.get_executor(), accept_loop(), net::detached); }
+void frontend::start() {
+  net::co_spawn(acceptor_.get_executor(), accept_loop(), net::detached);
+}
 
 void frontend::stop() {
   net::post(acceptor_.get_executor(), [this] {
@@ -75,7 +78,7 @@ task<> frontend::accept_loop() {
 namespace {
 
 /// The answer to a request the parser could not take, or none when the peer just left.
-std::optional<api_error> read_error(const error_code& ec) {
+std::optional<api_error> read_error(const error_code &ec) {
   if (ec == http::error::body_limit)
     return make_api_error(413, "Request body is larger than this proxy's limit");
   if (ec == http::error::header_limit)
@@ -89,7 +92,7 @@ std::optional<api_error> read_error(const error_code& ec) {
 } // namespace
 
 task<> frontend::serve(std::shared_ptr<client_link> link) {
-  auto& stream = link->stream();
+  auto &stream = link->stream();
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
@@ -103,7 +106,8 @@ task<> frontend::serve(std::shared_ptr<client_link> link) {
       std::tie(ec, std::ignore) = co_await http::async_write(stream, go_on, use_tuple);
     }
     if (!ec && !parser.is_done())
-      std::tie(ec, std::ignore) = co_await http::async_read(stream, link->buffer(), parser, use_tuple);
+      std::tie(ec, std::ignore) =
+          co_await http::async_read(stream, link->buffer(), parser, use_tuple);
     auto request_id = new_request_id();
     if (ec) {
       if (auto err = read_error(ec)) {
@@ -112,7 +116,7 @@ task<> frontend::serve(std::shared_ptr<client_link> link) {
       }
       break;
     }
-    auto& req = parser.get();
+    auto &req = parser.get();
     link->version = req.version();
     link->keep_alive = req.keep_alive();
     link->response_started = false;
@@ -136,7 +140,7 @@ task<> frontend::serve(std::shared_ptr<client_link> link) {
       s.kind = kind;
       s.method = req.method();
       s.target = std::string(req.target());
-      s.headers = std::move(static_cast<http::fields&>(req));
+      s.headers = std::move(static_cast<http::fields &>(req));
       s.body = std::make_shared<const std::string>(std::move(req.body()));
       s.request_id = std::move(request_id);
       dispatch_(std::move(s));

@@ -28,7 +28,7 @@ public:
   using dispatcher = std::function<void(session_request)>;
 
   /// `workers`: one io_context per network thread; connections are spread over them.
-  frontend(std::vector<net::io_context*> workers, frontend_options options, dispatcher dispatch);
+  frontend(std::vector<net::io_context *> workers, frontend_options options, dispatcher dispatch);
 
   /// Binds and listens; returns the port (useful with port 0).
   result<std::uint16_t> listen();
@@ -41,7 +41,7 @@ private:
   task<> accept_loop();
   task<> serve(std::shared_ptr<client_link> link);
 
-  std::vector<net::io_context*> workers_;
+  std::vector<net::io_context *> workers_;
   frontend_options options_;
   dispatcher dispatch_;
   tcp::acceptor acceptor_;

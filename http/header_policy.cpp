@@ -25,7 +25,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-template <class F> void for_each_token(std::string_view list, F&& f) {
+template <class F> void for_each_token(std::string_view list, F &&f) {
   while (!list.empty()) {
     auto comma = list.find(',');
     auto token = trim(list.substr(0, comma));
@@ -38,7 +38,7 @@ template <class F> void for_each_token(std::string_view list, F&& f) {
 }
 
 /// Headers listed in the client's Connection header are hop-by-hop too.
-bool named_by_connection(const http::fields& client, std::string_view name) {
+bool named_by_connection(const http::fields &client, std::string_view name) {
   bool found = false;
   auto [first, last] = client.equal_range(http::field::connection);
   for (auto it = first; it != last; ++it)
@@ -48,22 +48,27 @@ bool named_by_connection(const http::fields& client, std::string_view name) {
 
 bool dropped_on_request(std::string_view name) {
   static constexpr std::array<std::string_view, 7> names = {
-      "host", "content-length", "authorization", "x-api-key", "cookie", "accept-encoding",
-      "anthropic-beta" /* re-added merged below */};
+      "host",   "content-length",  "authorization", "x-api-key",
+      "cookie", "accept-encoding", "anthropic-beta" /* re-added merged below */};
   return std::any_of(names.begin(), names.end(), [&](auto n) { return iequals(n, name); });
 }
 
 } // namespace
 
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> names = {
-      "connection",          "keep-alive", "proxy-connection", "proxy-authenticate",
-      "proxy-authorization", "te",         "trailer",          "transfer-encoding",
-      "upgrade"};
+  static constexpr std::array<std::string_view, 9> names = {"connection",
+                                                            "keep-alive",
+                                                            "proxy-connection",
+                                                            "proxy-authenticate",
+                                                            "proxy-authorization",
+                                                            "te",
+                                                            "trailer",
+                                                            "transfer-encoding",
+                                                            "upgrade"};
   return std::any_of(names.begin(), names.end(), [&](auto n) { return iequals(n, name); });
 }
 
-std::string merge_betas(const http::fields& client, std::string_view extra) {
+std::string merge_betas(const http::fields &client, std::string_view extra) {
   std::vector<std::string_view> betas;
   auto add = [&](std::string_view t) {
     if (std::find(betas.begin(), betas.end(), t) == betas.end())
@@ -83,9 +88,9 @@ std::string merge_betas(const http::fields& client, std::string_view extra) {
   return out;
 }
 
-http::fields upstream_request_headers(const http::fields& client, const upstream_auth& auth) {
+http::fields upstream_request_headers(const http::fields &client, const upstream_auth &auth) {
   http::fields out;
-  for (const auto& h : client) {
+  for (const auto &h : client) {
     auto name = h.name_string();
     if (is_hop_by_hop(name) || dropped_on_request(name) || named_by_connection(client, name))
       continue;
@@ -103,8 +108,8 @@ http::fields upstream_request_headers(const http::fields& client, const upstream
   return out;
 }
 
-void copy_response_headers(const http::fields& upstream, http::fields& out) {
-  for (const auto& h : upstream) {
+void copy_response_headers(const http::fields &upstream, http::fields &out) {
+  for (const auto &h : upstream) {
     auto name = h.name_string();
     if (is_hop_by_hop(name) || iequals(name, "content-length") || iequals(name, "set-cookie") ||
         named_by_connection(upstream, name))
@@ -120,7 +125,7 @@ bool secure_equals(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(probe.data(), b.data(), b.size()) == 0 && same_size;
 }
 
-bool client_key_matches(const http::fields& client, std::string_view key) {
+bool client_key_matches(const http::fields &client, std::string_view key) {
   if (auto it = client.find("x-api-key"); it != client.end() && secure_equals(it->value(), key))
     return true;
   if (auto it = client.find(http::field::authorization); it != client.end()) {

@@ -15,26 +15,26 @@ constexpr std::size_t max_json_capture = 1024 * 1024; ///< non-stream body kept 
 
 /// Errors after which a connection that had carried requests before is worth one fresh try:
 /// the upstream closed it while idle, before it read our request.
-bool stale_connection_error(const error_code& ec) {
+bool stale_connection_error(const error_code &ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset || ec == net::error::broken_pipe ||
          ec == ssl::error::stream_truncated;
 }
 
-api_error upstream_io_error(const error_code& ec, std::string_view phase,
+api_error upstream_io_error(const error_code &ec, std::string_view phase,
                             std::chrono::seconds timeout) {
   if (ec == beast::error::timeout)
     return make_api_error(504, "upstream timed out " + std::string(phase) + " (after " +
                                    std::to_string(timeout.count()) + " s)");
-  return make_api_error(502, "upstream connection failed " + std::string(phase) + ": " +
-                                 ec.message());
+  return make_api_error(502,
+                        "upstream connection failed " + std::string(phase) + ": " + ec.message());
 }
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-task<bool> write_body(client_link& client, std::string_view bytes, bool chunked) {
+task<bool> write_body(client_link &client, std::string_view bytes, bool chunked) {
   client.stream().expires_after(client.write_timeout);
   error_code ec;
   if (chunked && bytes.empty())
@@ -44,16 +44,16 @@ task<bool> write_body(client_link& client, std::string_view bytes, bool chunked)
     std::tie(ec, std::ignore) = co_await net::async_write(
         client.stream(), http::make_chunk(net::buffer(bytes.data(), bytes.size())), use_tuple);
   else
-    std::tie(ec, std::ignore) =
-        co_await net::async_write(client.stream(), net::buffer(bytes.data(), bytes.size()), use_tuple);
+    std::tie(ec, std::ignore) = co_await net::async_write(
+        client.stream(), net::buffer(bytes.data(), bytes.size()), use_tuple);
   co_return !ec;
 }
 
 /// Sends the request and reads the response head, reconnecting once when a reused connection
 /// turns out to be dead. Returns the parser positioned at the body, or sets out.error.
-task<bool> send_request(upstream_connection& up, const relay_params& p,
-                        std::optional<http::response_parser<http::buffer_body>>& parser,
-                        relay_outcome& out) {
+task<bool> send_request(upstream_connection &up, const relay_params &p,
+                        std::optional<http::response_parser<http::buffer_body>> &parser,
+                        relay_outcome &out) {
   for (int attempt = 0;; ++attempt) {
     bool reused = up.connected();
     if (!reused) {
@@ -63,7 +63,7 @@ task<bool> send_request(upstream_connection& up, const relay_params& p,
       }
     }
     http::request<http::span_body<const char>> req{p.method, p.target, 11};
-    for (const auto& h : p.headers)
+    for (const auto &h : p.headers)
       req.insert(h.name_string(), h.value());
     req.set(http::field::host, up.url().host_header());
     if (p.body && !p.body->empty())
@@ -72,14 +72,14 @@ task<bool> send_request(upstream_connection& up, const relay_params& p,
     req.keep_alive(true);
 
     up.tcp().expires_after(p.upstream_timeout);
-    auto [wec, wn] = co_await up.with_stream(
-        [&](auto& s) { return http::async_write(s, req, use_tuple); });
+    auto [wec, wn] =
+        co_await up.with_stream([&](auto &s) { return http::async_write(s, req, use_tuple); });
     error_code ec = wec;
     if (!ec) {
       parser.emplace();
       parser->body_limit(boost::none); // SSE bodies are unbounded; we never hold them whole
       auto [rec, rn] = co_await up.with_stream(
-          [&](auto& s) { return http::async_read_header(s, up.buffer(), *parser, use_tuple); });
+          [&](auto &s) { return http::async_read_header(s, up.buffer(), *parser, use_tuple); });
       ec = rec;
     }
     if (!ec) {
@@ -97,12 +97,12 @@ task<bool> send_request(upstream_connection& up, const relay_params& p,
   }
 }
 
-task<> exchange(upstream_connection& up, client_link& client, const relay_params& p,
-                relay_outcome& out) {
+task<> exchange(upstream_connection &up, client_link &client, const relay_params &p,
+                relay_outcome &out) {
   std::optional<http::response_parser<http::buffer_body>> parser;
   if (!co_await send_request(up, p, parser, out))
     co_return;
-  auto& head = parser->get();
+  auto &head = parser->get();
   out.status = head.result_int();
   out.upstream_request_id = std::string(head["request-id"]);
   if (out.status == 401 && p.intercept_unauthorized) {
@@ -114,7 +114,10 @@ task<> exchange(upstream_connection& up, client_link& client, const relay_params
   // The client's response head: the upstream's status and end-to-end headers, our framing.
   bool sse = starts_with(head[http::field::content_type], "text/event-stream");
   bool json = starts_with(head[http::field::content_type], "application/json");
-  http::response<http::empty_body> down{head.result(), client.version};
+  http::response<http::empty_body> down;
+  down.version(client.version);
+  down.result(out.status); // by number: 529 has no name in Beast's table
+  down.reason(head.reason());
   copy_response_headers(head, down);
   auto length = parser->content_length();
   bool chunked = false;
@@ -150,7 +153,7 @@ task<> exchange(upstream_connection& up, client_link& client, const relay_params
     head.body().size = buf.size();
     up.tcp().expires_after(p.stream_idle_timeout);
     std::tie(ec, std::ignore) = co_await up.with_stream(
-        [&](auto& s) { return http::async_read_some(s, up.buffer(), *parser, use_tuple); });
+        [&](auto &s) { return http::async_read_some(s, up.buffer(), *parser, use_tuple); });
     if (ec == http::error::need_buffer)
       ec = {};
     std::string_view bytes(buf.data(), buf.size() - head.body().size);
@@ -183,7 +186,8 @@ task<> exchange(upstream_connection& up, client_link& client, const relay_params
     }
   } else {
     if (sse) {
-      if (auto rest = framer.flush(); !rest.empty() && !co_await write_body(client, rest, chunked)) {
+      if (auto rest = framer.flush();
+          !rest.empty() && !co_await write_body(client, rest, chunked)) {
         out.client_gone = true;
         co_return;
       }
@@ -204,8 +208,8 @@ task<> exchange(upstream_connection& up, client_link& client, const relay_params
 
 /// Reads ahead on the client socket while the exchange runs, only to learn that the client left
 /// (pipelined bytes are kept for the next request). A departed client closes both connections.
-task<> watch_client(client_link& client, upstream_connection& up, relay_outcome& out) {
-  auto& buffer = client.buffer();
+task<> watch_client(client_link &client, upstream_connection &up, relay_outcome &out) {
+  auto &buffer = client.buffer();
   while (buffer.size() < max_pipelined) {
     auto [ec, n] =
         co_await client.stream().socket().async_read_some(buffer.prepare(4096), use_tuple);
@@ -227,7 +231,7 @@ task<> watch_client(client_link& client, upstream_connection& up, relay_outcome&
 
 } // namespace
 
-task<relay_outcome> relay(upstream_connection& up, client_link& client, const relay_params& p) {
+task<relay_outcome> relay(upstream_connection &up, client_link &client, const relay_params &p) {
   using namespace net::experimental::awaitable_operators;
   relay_outcome out;
   co_await (exchange(up, client, p, out) || watch_client(client, up, out));
@@ -238,11 +242,15 @@ task<relay_outcome> relay(upstream_connection& up, client_link& client, const re
   co_return out;
 }
 
-task<bool> write_response(client_link& client, unsigned status, std::string body,
-                          std::string_view content_type, const http::fields* extra) {
-  http::response<http::string_body> res{static_cast<http::status>(status), client.version};
+task<bool> write_response(client_link &client, unsigned status, std::string body,
+                          std::string_view content_type, const http::fields *extra) {
+  http::response<http::string_body> res;
+  res.version(client.version);
+  res.result(status);
+  if (status == 529)
+    res.reason("Overloaded");
   if (extra)
-    for (const auto& h : *extra)
+    for (const auto &h : *extra)
       res.insert(h.name_string(), h.value());
   res.set(http::field::content_type, content_type);
   res.body() = std::move(body);
@@ -254,7 +262,7 @@ task<bool> write_response(client_link& client, unsigned status, std::string body
   co_return !ec;
 }
 
-task<bool> write_error(client_link& client, const api_error& err, std::string_view request_id) {
+task<bool> write_error(client_link &client, const api_error &err, std::string_view request_id) {
   http::fields extra;
   extra.set("request-id", request_id);
   if (err.status == 529 || err.status == 503)

@@ -13,7 +13,7 @@ namespace proxy {
 
 struct relay_params {
   http::verb method = http::verb::post;
-  std::string target; ///< upstream request target (base path included)
+  std::string target;   ///< upstream request target (base path included)
   http::fields headers; ///< already filtered by the header policy, credential included
   std::shared_ptr<const std::string> body;
   /// Hand an upstream 401 back to the caller (which refreshes and retries) instead of relaying.
@@ -42,13 +42,13 @@ struct relay_outcome {
 /// Sends the request on `up` (connecting first if needed; a reused connection that fails before
 /// any answer is reconnected once) and streams the answer to `client` with bounded buffering.
 /// Watches the client meanwhile: a client that goes away closes the upstream connection.
-task<relay_outcome> relay(upstream_connection& up, client_link& client, const relay_params& p);
+task<relay_outcome> relay(upstream_connection &up, client_link &client, const relay_params &p);
 
 /// Writes a complete response the proxy made itself. Returns false when the client is gone.
-task<bool> write_response(client_link& client, unsigned status, std::string body,
-                          std::string_view content_type, const http::fields* extra = nullptr);
+task<bool> write_response(client_link &client, unsigned status, std::string body,
+                          std::string_view content_type, const http::fields *extra = nullptr);
 
 /// An Anthropic-shaped error response with a request-id header.
-task<bool> write_error(client_link& client, const api_error& err, std::string_view request_id);
+task<bool> write_error(client_link &client, const api_error &err, std::string_view request_id);
 
 } // namespace proxy

@@ -8,7 +8,9 @@ namespace proxy {
 route classify(boost::beast::http::verb method, std::string_view target) {
   using boost::beast::http::verb;
   auto path = target.substr(0, target.find('?'));
-  auto expect = [&](verb wanted, route r) { return method == wanted ? r : route::method_not_allowed; };
+  auto expect = [&](verb wanted, route r) {
+    return method == wanted ? r : route::method_not_allowed;
+  };
   if (path == "/health")
     return expect(verb::get, route::health);
   if (path == "/v1/messages")
@@ -34,8 +36,8 @@ std::variant<message_facts, api_error> check_message_body(std::string_view conte
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError())
     return make_api_error(400, std::string("Request body is not valid JSON: ") +
-                                   rapidjson::GetParseError_En(doc.GetParseError()) +
-                                   " (at byte " + std::to_string(doc.GetErrorOffset()) + ")");
+                                   rapidjson::GetParseError_En(doc.GetParseError()) + " (at byte " +
+                                   std::to_string(doc.GetErrorOffset()) + ")");
   if (!doc.IsObject())
     return make_api_error(400, "Request body must be a JSON object");
   message_facts facts;

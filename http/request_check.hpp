@@ -2,8 +2,8 @@
 // What a client request is and whether it is well formed: pure functions, no sockets.
 #include "http/api_error.hpp"
 
-#include <ostream> // boost/core/detail/string_view.hpp needs it
 #include <boost/beast/http/verb.hpp>
+#include <ostream> // boost/core/detail/string_view.hpp needs it
 
 #include <string>
 #include <string_view>

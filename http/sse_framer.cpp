@@ -40,8 +40,8 @@ std::string_view field_value(std::string_view event, std::string_view field) {
   return {};
 }
 
-void read_counts(const rapidjson::Value& obj, usage& u) {
-  auto get = [&](const char* name, std::int64_t& into) {
+void read_counts(const rapidjson::Value &obj, usage &u) {
+  auto get = [&](const char *name, std::int64_t &into) {
     auto it = obj.FindMember(name);
     if (it != obj.MemberEnd() && it->value.IsInt64())
       into = it->value.GetInt64();
@@ -54,13 +54,13 @@ void read_counts(const rapidjson::Value& obj, usage& u) {
 
 } // namespace
 
-void read_usage_json(std::string_view json, usage& u) {
+void read_usage_json(std::string_view json, usage &u) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject())
     return;
   // message_start nests the message; message_delta and a non-stream message carry usage directly.
-  const rapidjson::Value* holder = &doc;
+  const rapidjson::Value *holder = &doc;
   if (auto m = doc.FindMember("message"); m != doc.MemberEnd() && m->value.IsObject())
     holder = &m->value;
   if (auto it = holder->FindMember("usage"); it != holder->MemberEnd() && it->value.IsObject())

@@ -18,7 +18,7 @@ struct usage {
 
 /// Reads usage from a message object or from a message_delta's `usage`; fields absent stay as
 /// they were. Used for non-stream bodies as well.
-void read_usage_json(std::string_view json, usage& u);
+void read_usage_json(std::string_view json, usage &u);
 
 class sse_framer {
 public:
@@ -35,7 +35,7 @@ public:
 
   /// True when the client has seen part of an event but not its end (an oversized event).
   bool mid_event() const { return split_event_; }
-  const proxy::usage& usage() const { return usage_; }
+  const proxy::usage &usage() const { return usage_; }
   bool saw_message_stop() const { return saw_stop_; }
   bool saw_error_event() const { return saw_error_; }
   std::size_t events() const { return events_; }

@@ -40,20 +40,21 @@ task<refresh_outcome> token_client::exchange(std::string refresh_token) {
   req.keep_alive(false);
   conn->tcp().expires_after(timeout_);
   auto [wec, wn] =
-      co_await conn->with_stream([&](auto& s) { return http::async_write(s, req, use_tuple); });
+      co_await conn->with_stream([&](auto &s) { return http::async_write(s, req, use_tuple); });
   http::response_parser<http::string_body> parser;
   parser.body_limit(256 * 1024);
   error_code ec = wec;
   if (!ec)
     std::tie(ec, std::ignore) = co_await conn->with_stream(
-        [&](auto& s) { return http::async_read(s, conn->buffer(), parser, use_tuple); });
+        [&](auto &s) { return http::async_read(s, conn->buffer(), parser, use_tuple); });
   conn->close();
   if (ec)
-    co_return refresh_failure{
-        false, std::string("token endpoint ") +
-                   (ec == beast::error::timeout ? "timed out" : "failed: " + ec.message()),
-        {}};
-  const auto& res = parser.get();
+    co_return refresh_failure{false,
+                              std::string("token endpoint ") + (ec == beast::error::timeout
+                                                                    ? "timed out"
+                                                                    : "failed: " + ec.message()),
+                              {}};
+  const auto &res = parser.get();
   co_return parse_refresh_response(res.result_int(), res.body(), res[http::field::retry_after],
                                    refresh_token, unix_now_ms());
 }

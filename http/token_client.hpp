@@ -11,9 +11,9 @@ namespace proxy {
 
 class token_client : public token_endpoint {
 public:
-  token_client(net::any_io_executor executor, endpoint_url url,
-               std::shared_ptr<ssl::context> tls, std::string client_id,
-               std::chrono::milliseconds connect_timeout, std::chrono::seconds timeout);
+  token_client(net::any_io_executor executor, endpoint_url url, std::shared_ptr<ssl::context> tls,
+               std::string client_id, std::chrono::milliseconds connect_timeout,
+               std::chrono::seconds timeout);
 
   void refresh(std::string refresh_token, std::function<void(refresh_outcome)> done) override;
 

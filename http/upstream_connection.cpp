@@ -6,8 +6,8 @@
 
 namespace proxy {
 
-std::shared_ptr<ssl::context> make_client_tls_context(const std::string& extra_ca_file,
-                                                      std::string& error) {
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string &extra_ca_file,
+                                                      std::string &error) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   error_code ec;
   ctx->set_default_verify_paths(ec);
@@ -31,8 +31,8 @@ std::shared_ptr<ssl::context> make_client_tls_context(const std::string& extra_c
 upstream_connection::upstream_connection(net::any_io_executor executor, endpoint_url url,
                                          std::shared_ptr<ssl::context> tls, std::size_t worker,
                                          std::uint64_t id)
-    : executor_(executor), stream_(std::in_place, executor, *tls), url_(std::move(url)), tls_(std::move(tls)), worker_(worker),
-      id_(id) {}
+    : executor_(executor), stream_(std::in_place, executor, *tls), url_(std::move(url)),
+      tls_(std::move(tls)), worker_(worker), id_(id) {}
 
 task<std::optional<api_error>> upstream_connection::connect(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -48,8 +48,8 @@ task<std::optional<api_error>> upstream_connection::connect(std::chrono::millise
   if (rec == net::error::operation_aborted)
     co_return make_api_error(504, "upstream " + url_.host + " could not be resolved in time");
   if (rec)
-    co_return make_api_error(502, "upstream " + url_.host + " could not be resolved: " +
-                                      rec.message());
+    co_return make_api_error(502,
+                             "upstream " + url_.host + " could not be resolved: " + rec.message());
 
   tcp().expires_at(deadline);
   auto [cec, ep] = co_await tcp().async_connect(endpoints, use_tuple);

@@ -13,8 +13,8 @@ namespace proxy {
 
 /// TLS settings for outgoing connections: system CAs, optionally an extra bundle, peer and
 /// host-name verification always on.
-std::shared_ptr<ssl::context> make_client_tls_context(const std::string& extra_ca_file,
-                                                      std::string& error);
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string &extra_ca_file,
+                                                      std::string &error);
 
 class upstream_connection : public std::enable_shared_from_this<upstream_connection> {
 public:
@@ -24,7 +24,7 @@ public:
   net::any_io_executor executor() { return executor_; }
   std::size_t worker() const { return worker_; }
   std::uint64_t id() const { return id_; }
-  const endpoint_url& url() const { return url_; }
+  const endpoint_url &url() const { return url_; }
   bool connected() const { return connected_; }
   /// How many requests this connection carried before the current one.
   int uses() const { return uses_; }
@@ -35,11 +35,11 @@ public:
   task<std::optional<api_error>> connect(std::chrono::milliseconds timeout);
 
   /// The lowest layer, for timeouts.
-  beast::tcp_stream& tcp() { return beast::get_lowest_layer(*stream_); }
-  beast::flat_buffer& buffer() { return buffer_; }
+  beast::tcp_stream &tcp() { return beast::get_lowest_layer(*stream_); }
+  beast::flat_buffer &buffer() { return buffer_; }
 
   /// Calls `f` with the stream to use: the TLS stream or the plain TCP stream.
-  template <class F> auto with_stream(F&& f) {
+  template <class F> auto with_stream(F &&f) {
     return url_.tls ? f(*stream_) : f(stream_->next_layer());
   }
 

@@ -33,7 +33,8 @@ TEST_CASE("bad bodies, paths and methods") {
   CHECK(wrong_type.status == 400);
   CHECK(wrong_type.body.find("Content-Type") != std::string::npos);
 
-  auto too_big = post_messages(r->port, message_body(false, R"(,"pad":")" + std::string(8000, 'x') + "\""));
+  auto too_big =
+      post_messages(r->port, message_body(false, R"(,"pad":")" + std::string(8000, 'x') + "\""));
   CHECK(too_big.status == 413);
   CHECK(too_big.body.find("request_too_large") != std::string::npos);
 

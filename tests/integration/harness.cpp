@@ -8,15 +8,15 @@
 
 namespace testing {
 
-reply call(std::uint16_t port, http::verb method, const std::string& target,
-           const std::string& body, const header_list& headers, std::chrono::seconds timeout) {
+reply call(std::uint16_t port, http::verb method, const std::string &target,
+           const std::string &body, const header_list &headers, std::chrono::seconds timeout) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.expires_after(timeout);
   stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
   http::request<http::string_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
-  for (const auto& [k, v] : headers)
+  for (const auto &[k, v] : headers)
     req.insert(k, v);
   req.body() = body;
   req.prepare_payload();
@@ -27,31 +27,33 @@ reply call(std::uint16_t port, http::verb method, const std::string& target,
   http::read(stream, buffer, parser);
   reply r;
   r.status = parser.get().result_int();
-  for (const auto& h : parser.get())
+  for (const auto &h : parser.get())
     r.headers.insert(h.name_string(), h.value());
   r.body = parser.get().body();
   return r;
 }
 
-reply post_messages(std::uint16_t port, const std::string& body, const header_list& headers) {
+reply post_messages(std::uint16_t port, const std::string &body, const header_list &headers) {
   header_list h = headers;
   h.emplace_back("content-type", "application/json");
   return call(port, http::verb::post, "/v1/messages", body, h);
 }
 
-std::string message_body(bool stream, const std::string& extra) {
+std::string message_body(bool stream, const std::string &extra) {
   return std::string(R"({"model":"claude-sonnet-4-6","max_tokens":256,"stream":)") +
-         (stream ? "true" : "false") +
-         R"(,"messages":[{"role":"user","content":"Hello there"}])" + extra + "}";
+         (stream ? "true" : "false") + R"(,"messages":[{"role":"user","content":"Hello there"}])" +
+         extra + "}";
 }
 
 raw_client::raw_client(std::uint16_t port) : socket_(ioc_) {
   socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
 }
 
-void raw_client::send(const std::string& bytes) { net::write(socket_, net::buffer(bytes)); }
+void raw_client::send(const std::string &bytes) {
+  net::write(socket_, net::buffer(bytes));
+}
 
-std::string raw_client::read_until(const std::string& needle, std::chrono::milliseconds timeout) {
+std::string raw_client::read_until(const std::string &needle, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   socket_.non_blocking(true);
   char buf[4096];
@@ -92,8 +94,8 @@ void raw_client::close() {
   socket_.close(ec);
 }
 
-proxy::config test_config(const std::string& upstream_url) {
-  auto cfg = proxy::parse_config({}, [](const std::string&) { return std::nullopt; }).value();
+proxy::config test_config(const std::string &upstream_url) {
+  auto cfg = proxy::parse_config({}, [](const std::string &) { return std::nullopt; }).value();
   cfg.port = 0;
   cfg.upstream_url = upstream_url;
   cfg.token_url = upstream_url + "/v1/oauth/token";

@@ -20,7 +20,7 @@ struct reply {
   unsigned status = 0;
   http::fields headers;
   std::string body;
-  std::string header(const char* name) const {
+  std::string header(const char *name) const {
     auto it = headers.find(name);
     return it == headers.end() ? std::string{} : std::string(it->value());
   }
@@ -29,23 +29,23 @@ struct reply {
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
 /// One request on a new connection; the whole response.
-reply call(std::uint16_t port, http::verb method, const std::string& target,
-           const std::string& body = "", const header_list& headers = {},
+reply call(std::uint16_t port, http::verb method, const std::string &target,
+           const std::string &body = "", const header_list &headers = {},
            std::chrono::seconds timeout = std::chrono::seconds(20));
 
 /// POST /v1/messages with a JSON body.
-reply post_messages(std::uint16_t port, const std::string& body, const header_list& headers = {});
+reply post_messages(std::uint16_t port, const std::string &body, const header_list &headers = {});
 
 /// A JSON Messages body.
-std::string message_body(bool stream, const std::string& extra = "");
+std::string message_body(bool stream, const std::string &extra = "");
 
 /// A plain TCP client for byte-level tests (raw requests, partial reads, hang-ups).
 class raw_client {
 public:
   explicit raw_client(std::uint16_t port);
-  void send(const std::string& bytes);
+  void send(const std::string &bytes);
   /// Reads until `needle` appears or the peer closes or the timeout passes; returns all read.
-  std::string read_until(const std::string& needle, std::chrono::milliseconds timeout);
+  std::string read_until(const std::string &needle, std::chrono::milliseconds timeout);
   /// True when the peer closed the connection within the timeout.
   bool closed_by_peer(std::chrono::milliseconds timeout);
   void close();
@@ -68,7 +68,7 @@ template <class Pred> bool eventually(Pred pred, std::chrono::milliseconds timeo
 }
 
 /// A proxy configuration for tests: quiet, port 0, short timeouts, no credentials.
-proxy::config test_config(const std::string& upstream_url);
+proxy::config test_config(const std::string &upstream_url);
 
 /// The simulator and a proxy in front of it.
 struct rig {

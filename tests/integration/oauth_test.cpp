@@ -13,14 +13,14 @@ using namespace testing;
 namespace {
 
 /// Writes Claude Code credentials for the pair, with an extra key that must survive rewrites.
-void write_credentials(const std::string& path, const sim::server::token_pair& pair) {
+void write_credentials(const std::string &path, const sim::server::token_pair &pair) {
   auto text = proxy::update_claude_credentials(
       R"({"claudeAiOauth":{"scopes":["user:inference"],"subscriptionType":"max"},"keepMe":42})",
       {pair.access_token, pair.refresh_token, pair.expires_at_ms});
   REQUIRE(proxy::write_file_durably(path, text));
 }
 
-proxy::oauth_tokens read_credentials(const std::string& path) {
+proxy::oauth_tokens read_credentials(const std::string &path) {
   auto parsed = proxy::parse_claude_credentials(proxy::read_text_file(path).value());
   REQUIRE(parsed);
   return parsed.value();
@@ -58,14 +58,15 @@ TEST_CASE("20 concurrent requests on an expired token cause exactly one refresh"
       if (post_messages(r.port, message_body(i % 2 == 0)).status == 200)
         ++ok;
     });
-  for (auto& t : threads)
+  for (auto &t : threads)
     t.join();
   CHECK(ok == 20);
   CHECK(r.upstream->refresh_count() == 1);
   auto saved = read_credentials(r.cfg.credentials_file);
   CHECK(saved.refresh_token != pair.refresh_token);
   CHECK(saved.access_token != pair.access_token);
-  CHECK(proxy::read_text_file(r.cfg.credentials_file).value().find("\"keepMe\":42") != std::string::npos);
+  CHECK(proxy::read_text_file(r.cfg.credentials_file).value().find("\"keepMe\":42") !=
+        std::string::npos);
   auto health = testing::call(r.port, http::verb::get, "/health");
   CHECK(health.status == 200);
   CHECK(health.body.find("\"refreshes\":1") != std::string::npos);
@@ -135,10 +136,12 @@ TEST_CASE("the proxy key is enforced and never forwarded") {
   CHECK(none.body.find("authentication_error") != std::string::npos);
   CHECK(post_messages(r->port, message_body(false), {{"x-api-key", "wrong"}}).status == 401);
   CHECK(r->upstream->requests().empty());
-  CHECK(post_messages(r->port, message_body(false), {{"x-api-key", "proxy-secret-key"}}).status == 200);
-  CHECK(post_messages(r->port, message_body(false), {{"authorization", "Bearer proxy-secret-key"}}).status == 200);
-  for (const auto& req : r->upstream->requests())
-    for (const auto& [name, value] : req.headers)
+  CHECK(post_messages(r->port, message_body(false), {{"x-api-key", "proxy-secret-key"}}).status ==
+        200);
+  CHECK(post_messages(r->port, message_body(false), {{"authorization", "Bearer proxy-secret-key"}})
+            .status == 200);
+  for (const auto &req : r->upstream->requests())
+    for (const auto &[name, value] : req.headers)
       CHECK(value.find("proxy-secret-key") == std::string::npos);
   // Health stays open for monitors; it carries no secret.
   CHECK(testing::call(r->port, http::verb::get, "/health").status == 200);

@@ -11,7 +11,7 @@ using namespace testing;
 
 namespace {
 
-void run(const std::string& cmd) {
+void run(const std::string &cmd) {
   INFO(cmd);
   REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
 }
@@ -21,17 +21,18 @@ struct certs {
   temp_dir dir;
   std::string ca, good_cert, good_key, wrong_cert, wrong_key;
   certs() {
-    auto p = [&](const char* f) { return dir.path + "/" + f; };
+    auto p = [&](const char *f) { return dir.path + "/" + f; };
     ca = p("ca.pem");
     std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
     run("openssl req -x509 " + ec + " -keyout " + p("ca.key") + " -out " + ca +
         " -days 2 -subj /CN=proxy-test-ca");
-    auto issue = [&](const std::string& name, const std::string& san) {
+    auto issue = [&](const std::string &name, const std::string &san) {
       run("openssl req " + ec + " -keyout " + p("") + name + ".key -out " + p("") + name +
           ".csr -subj /CN=" + name);
       std::ofstream(p("") + name + ".ext") << "subjectAltName=" << san << "\n";
       run("openssl x509 -req -in " + p("") + name + ".csr -CA " + ca + " -CAkey " + p("ca.key") +
-          " -CAcreateserial -days 2 -out " + p("") + name + ".pem -extfile " + p("") + name + ".ext");
+          " -CAcreateserial -days 2 -out " + p("") + name + ".pem -extfile " + p("") + name +
+          ".ext");
     };
     issue("good", "DNS:localhost,IP:127.0.0.1");
     issue("wrong", "DNS:other.test");
@@ -42,7 +43,7 @@ struct certs {
   }
 };
 
-std::unique_ptr<rig> tls_rig(const std::string& cert, const std::string& key) {
+std::unique_ptr<rig> tls_rig(const std::string &cert, const std::string &key) {
   sim::options so;
   so.host = "localhost";
   so.tls = sim::tls_files{cert, key};

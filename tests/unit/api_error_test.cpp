@@ -20,5 +20,7 @@ TEST_CASE("statuses map to the Anthropic error types") {
 
 TEST_CASE("error bodies have the Anthropic shape and escape their text") {
   auto body = error_body(make_api_error(400, "bad \"x\"\n\x01"), "req_1");
-  CHECK(body == R"({"type":"error","error":{"type":"invalid_request_error","message":"bad \"x\"\n\u0001"},"request_id":"req_1"})");
+  CHECK(
+      body ==
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"bad \"x\"\n\u0001"},"request_id":"req_1"})");
 }

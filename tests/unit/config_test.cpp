@@ -8,7 +8,7 @@ using namespace proxy;
 
 namespace {
 env_lookup env_of(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
+  return [vars](const std::string &name) -> std::optional<std::string> {
     auto it = vars.find(name);
     return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
   };
@@ -31,8 +31,11 @@ TEST_CASE("defaults") {
 }
 
 TEST_CASE("environment, then flags override") {
-  auto env = env_of({{"PORT", "9000"}, {"PROXY_API_KEY", "k1"}, {"ANTHROPIC_API_KEY", "sk"},
-                     {"REFRESH_MARGIN_SECONDS", "60"}, {"PROXY_DEMO", "true"}});
+  auto env = env_of({{"PORT", "9000"},
+                     {"PROXY_API_KEY", "k1"},
+                     {"ANTHROPIC_API_KEY", "sk"},
+                     {"REFRESH_MARGIN_SECONDS", "60"},
+                     {"PROXY_DEMO", "true"}});
   auto c = parse_config({"--port", "9100", "--host=0.0.0.0", "--io-threads", "2"}, env);
   REQUIRE(c);
   CHECK(c->port == 9100);

@@ -60,20 +60,20 @@ struct fixture {
     s.now_ms = [c] { return c->load(); };
     return s;
   }
-  token_reply ask(const caf::actor& a, caf::message msg) {
+  token_reply ask(const caf::actor &a, caf::message msg) {
     caf::scoped_actor self{*sys};
     token_reply out;
     self->request(a, std::chrono::seconds(5), std::move(msg))
-        .receive([&](token_reply& r) { out = std::move(r); },
-                 [&](caf::error& e) { FAIL(sys->render(e)); });
+        .receive([&](token_reply &r) { out = std::move(r); },
+                 [&](caf::error &e) { FAIL(sys->render(e)); });
     return out;
   }
-  credential_status status(const caf::actor& a) {
+  credential_status status(const caf::actor &a) {
     caf::scoped_actor self{*sys};
     credential_status out;
     self->request(a, std::chrono::seconds(5), status_atom::value)
-        .receive([&](credential_status& s) { out = s; },
-                 [&](caf::error& e) { FAIL(sys->render(e)); });
+        .receive([&](credential_status &s) { out = s; },
+                 [&](caf::error &e) { FAIL(sys->render(e)); });
     return out;
   }
   std::vector<caf::actor> spawned;
@@ -83,7 +83,7 @@ struct fixture {
   }
   // Every actor ends before the system (and the io_context its connections use) goes away.
   ~fixture() {
-    for (auto& a : spawned)
+    for (auto &a : spawned)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sys->await_all_actors_done();
     sys.reset();
@@ -131,8 +131,11 @@ TEST_CASE("20 concurrent requests near expiry share exactly one refresh, persist
   fixture f;
   auto dir = temp_dir();
   auto path = dir + "/.credentials.json";
-  REQUIRE(write_file_durably(path, R"({"claudeAiOauth":{"accessToken":"access-1","refreshToken":"refresh-1","expiresAt":0,"subscriptionType":"max"},"mcp":{"x":1}})"));
-  auto a = f.track(f.sys->spawn(credential_actor, f.oauth(60'000, path))); // inside the 300 s margin
+  REQUIRE(write_file_durably(
+      path,
+      R"({"claudeAiOauth":{"accessToken":"access-1","refreshToken":"refresh-1","expiresAt":0,"subscriptionType":"max"},"mcp":{"x":1}})"));
+  auto a =
+      f.track(f.sys->spawn(credential_actor, f.oauth(60'000, path))); // inside the 300 s margin
   caf::scoped_actor self{*f.sys};
   for (int i = 0; i < 20; ++i)
     self->send(a, get_token_atom::value);
@@ -143,11 +146,13 @@ TEST_CASE("20 concurrent requests near expiry share exactly one refresh, persist
   f.endpoint->answer(oauth_tokens{"access-2", "refresh-2", *f.clock + 3600'000});
   int got = 0;
   for (int i = 0; i < 20; ++i)
-    self->receive([&](token_reply& r) {
-      CHECK(r.ok);
-      CHECK(r.auth.secret == "access-2");
-      ++got;
-    }, caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+    self->receive(
+        [&](token_reply &r) {
+          CHECK(r.ok);
+          CHECK(r.auth.secret == "access-2");
+          ++got;
+        },
+        caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
   CHECK(got == 20);
   CHECK(f.endpoint->calls() == 1);
   auto saved = parse_claude_credentials(read_text_file(path).value());
@@ -170,7 +175,7 @@ TEST_CASE("a 401 forces one refresh; a token already replaced is not refreshed a
   f.status(a);
   REQUIRE(f.endpoint->calls() == 1);
   f.endpoint->answer(oauth_tokens{"access-2", "refresh-2", *f.clock + 3600'000});
-  self->receive([](token_reply& r) { CHECK(r.auth.secret == "access-2"); },
+  self->receive([](token_reply &r) { CHECK(r.auth.secret == "access-2"); },
                 caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
   // A session that used the old token learns of the new one without a second refresh.
   auto r = f.ask(a, caf::make_message(refresh_atom::value, std::string("access-1")));
@@ -186,12 +191,14 @@ TEST_CASE("invalid_grant means a new login is needed, and says so") {
   f.status(a);
   REQUIRE(f.endpoint->calls() == 1);
   f.endpoint->answer(refresh_failure{true, "token endpoint answered 400 invalid_grant", {}});
-  self->receive([](token_reply& r) {
-    CHECK_FALSE(r.ok);
-    CHECK(r.error.status == 503);
-    CHECK(r.error.message.find("needs a new login") != std::string::npos);
-    CHECK(r.error.message.find("invalid_grant") != std::string::npos);
-  }, caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  self->receive(
+      [](token_reply &r) {
+        CHECK_FALSE(r.ok);
+        CHECK(r.error.status == 503);
+        CHECK(r.error.message.find("needs a new login") != std::string::npos);
+        CHECK(r.error.message.find("invalid_grant") != std::string::npos);
+      },
+      caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
   auto again = f.ask(a, caf::make_message(get_token_atom::value));
   CHECK_FALSE(again.ok);
   CHECK(f.endpoint->calls() == 1); // no more refreshes with a dead refresh token
@@ -208,11 +215,14 @@ TEST_CASE("retryable failures back off; a still-valid token keeps serving") {
   self->send(a, get_token_atom::value);
   f.status(a);
   REQUIRE(f.endpoint->calls() == 1);
-  f.endpoint->answer(refresh_failure{false, "token endpoint answered 429", std::chrono::seconds(600)});
-  self->receive([](token_reply& r) {
-    CHECK(r.ok);
-    CHECK(r.auth.secret == "access-1");
-  }, caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  f.endpoint->answer(
+      refresh_failure{false, "token endpoint answered 429", std::chrono::seconds(600)});
+  self->receive(
+      [](token_reply &r) {
+        CHECK(r.ok);
+        CHECK(r.auth.secret == "access-1");
+      },
+      caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
   CHECK(f.status(a).state == "backoff");
   // During the backoff no new refresh is attempted.
   CHECK(f.ask(a, caf::make_message(get_token_atom::value)).ok);
@@ -236,7 +246,8 @@ TEST_CASE("before refreshing, a newer pair in the file is adopted instead") {
   REQUIRE(write_file_durably(path, update_claude_credentials("", setup.tokens)));
   auto a = f.track(f.sys->spawn(credential_actor, setup));
   // Another process refreshed meanwhile.
-  REQUIRE(write_file_durably(path, update_claude_credentials("", {"access-other", "refresh-other", *f.clock + 3600'000})));
+  REQUIRE(write_file_durably(
+      path, update_claude_credentials("", {"access-other", "refresh-other", *f.clock + 3600'000})));
   auto r = f.ask(a, caf::make_message(get_token_atom::value));
   REQUIRE(r.ok);
   CHECK(r.auth.secret == "access-other");

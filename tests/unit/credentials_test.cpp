@@ -14,8 +14,8 @@ namespace {
 const std::string raw =
     R"({"claudeAiOauth":{"accessToken":"sk-ant-oat01-A","refreshToken":"sk-ant-ort01-R","expiresAt":1767225600000,"scopes":["user:inference"],"subscriptionType":"max"},"other":{"keep":true}})";
 
-std::string to_hex(const std::string& s) {
-  static const char* digits = "0123456789abcdef";
+std::string to_hex(const std::string &s) {
+  static const char *digits = "0123456789abcdef";
   std::string out;
   for (unsigned char c : s) {
     out += digits[c >> 4];
@@ -26,7 +26,7 @@ std::string to_hex(const std::string& s) {
 } // namespace
 
 TEST_CASE("Claude Code credentials: raw and hex") {
-  for (const auto& text : {raw, to_hex(raw) + "\n", "  " + raw + "\n"}) {
+  for (const auto &text : {raw, to_hex(raw) + "\n", "  " + raw + "\n"}) {
     auto t = parse_claude_credentials(text);
     REQUIRE(t);
     CHECK(t->access_token == "sk-ant-oat01-A");
@@ -44,7 +44,7 @@ TEST_CASE("malformed credentials give clear errors that never quote the input") 
   };
   CHECK(error_of("") == "credentials are empty");
   CHECK(error_of("zz-not-hex") == "credentials are neither JSON nor hex-encoded JSON");
-  CHECK(error_of("{\"claudeAiOauth\":") .find("not valid JSON") != std::string::npos);
+  CHECK(error_of("{\"claudeAiOauth\":").find("not valid JSON") != std::string::npos);
   CHECK(error_of("[]") == "credentials must be a JSON object");
   CHECK(error_of(R"({"x":1})") == "credentials have no \"claudeAiOauth\" object");
   CHECK(error_of(R"({"claudeAiOauth":{"refreshToken":"sk-ant-ort01"}})") ==
@@ -58,7 +58,7 @@ TEST_CASE("writing a rotated pair back keeps every other key") {
   rapidjson::Document doc;
   doc.Parse(updated.c_str());
   REQUIRE(doc.IsObject());
-  const auto& o = doc["claudeAiOauth"];
+  const auto &o = doc["claudeAiOauth"];
   CHECK(std::string(o["accessToken"].GetString()) == "NEW-A");
   CHECK(std::string(o["refreshToken"].GetString()) == "NEW-R");
   CHECK(o["expiresAt"].GetInt64() == 42);
@@ -84,11 +84,12 @@ TEST_CASE("refresh grant: request and every kind of answer") {
   auto kept = parse_refresh_response(200, R"({"access_token":"a2","expires_in":10})", "", "r1", 0);
   CHECK(std::get<oauth_tokens>(kept).refresh_token == "r1");
 
-  auto grant = parse_refresh_response(400, R"({"error":"invalid_grant","error_description":"gone"})",
-                                      "", "r1", 0);
+  auto grant = parse_refresh_response(
+      400, R"({"error":"invalid_grant","error_description":"gone"})", "", "r1", 0);
   REQUIRE(std::holds_alternative<refresh_failure>(grant));
   CHECK(std::get<refresh_failure>(grant).permanent);
-  CHECK(std::get<refresh_failure>(grant).message == "token endpoint answered 400 invalid_grant: gone");
+  CHECK(std::get<refresh_failure>(grant).message ==
+        "token endpoint answered 400 invalid_grant: gone");
 
   for (auto code : {"invalid_client", "unauthorized_client"})
     CHECK(std::get<refresh_failure>(
@@ -109,7 +110,7 @@ TEST_CASE("durable write: content, mode 0600, no temp file left") {
   REQUIRE(write_file_durably(path, "first"));
   REQUIRE(write_file_durably(path, "second"));
   CHECK(read_text_file(path).value() == "second");
-  struct stat st{};
+  struct stat st {};
   REQUIRE(stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(access((path + ".tmp." + std::to_string(getpid())).c_str(), F_OK) != 0);

@@ -5,7 +5,7 @@
 using namespace proxy;
 
 namespace {
-std::vector<std::string> values(const http::fields& f, std::string_view name) {
+std::vector<std::string> values(const http::fields &f, std::string_view name) {
   std::vector<std::string> out;
   auto [a, b] = f.equal_range(name);
   for (auto it = a; it != b; ++it)
@@ -35,7 +35,8 @@ TEST_CASE("request headers: end-to-end pass, hop-by-hop and credentials drop, ou
   client.insert("anthropic-beta", "tools-2024, prompt-caching");
   client.insert("anthropic-beta", "prompt-caching,extra");
 
-  auto up = upstream_request_headers(client, {upstream_auth::scheme::api_key, "sk-upstream", false});
+  auto up =
+      upstream_request_headers(client, {upstream_auth::scheme::api_key, "sk-upstream", false});
   CHECK(values(up, "x-api-key") == std::vector<std::string>{"sk-upstream"});
   CHECK(values(up, "authorization").empty());
   for (auto dropped : {"host", "connection", "x-hop", "keep-alive", "transfer-encoding",
@@ -46,7 +47,8 @@ TEST_CASE("request headers: end-to-end pass, hop-by-hop and credentials drop, ou
   CHECK(values(up, "user-agent") == std::vector<std::string>{"my-agent/1.0"});
   CHECK(values(up, "x-stainless-lang") == std::vector<std::string>{"js"});
   CHECK(values(up, "anthropic-version") == std::vector<std::string>{"2026-10-21"});
-  CHECK(values(up, "anthropic-beta") == std::vector<std::string>{"tools-2024,prompt-caching,extra"});
+  CHECK(values(up, "anthropic-beta") ==
+        std::vector<std::string>{"tools-2024,prompt-caching,extra"});
 }
 
 TEST_CASE("OAuth adds Bearer and merges the oauth beta once; version defaults") {

@@ -30,17 +30,17 @@ struct fixture {
     };
     return track(sys->spawn(pool_actor, s));
   }
-  lease_reply lease(caf::scoped_actor& self, const caf::actor& pool) {
+  lease_reply lease(caf::scoped_actor &self, const caf::actor &pool) {
     lease_reply out;
     self->request(pool, std::chrono::seconds(5), lease_atom::value, std::size_t{0})
-        .receive([&](lease_reply& r) { out = std::move(r); },
-                 [&](caf::error& e) { FAIL(sys->render(e)); });
+        .receive([&](lease_reply &r) { out = std::move(r); },
+                 [&](caf::error &e) { FAIL(sys->render(e)); });
     return out;
   }
-  pool_status status(caf::scoped_actor& self, const caf::actor& pool) {
+  pool_status status(caf::scoped_actor &self, const caf::actor &pool) {
     pool_status out;
     self->request(pool, std::chrono::seconds(5), status_atom::value)
-        .receive([&](pool_status& s) { out = s; }, [&](caf::error& e) { FAIL(sys->render(e)); });
+        .receive([&](pool_status &s) { out = s; }, [&](caf::error &e) { FAIL(sys->render(e)); });
     return out;
   }
   std::vector<caf::actor> spawned;
@@ -50,7 +50,7 @@ struct fixture {
   }
   // Every actor ends before the system (and the io_context its connections use) goes away.
   ~fixture() {
-    for (auto& a : spawned)
+    for (auto &a : spawned)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sys->await_all_actors_done();
     sys.reset();
@@ -91,10 +91,12 @@ TEST_CASE("at the limit a lease waits for a release, then gets that connection")
   CHECK(s.open == 2);
   CHECK(s.waiting == 1);
   self->send(pool, release_atom::value, a.connection, true);
-  self->receive([&](lease_reply& r) {
-    REQUIRE(r.ok);
-    CHECK(r.connection->id() == a.connection->id());
-  }, caf::after(std::chrono::seconds(5)) >> [] { FAIL("waiter not served"); });
+  self->receive(
+      [&](lease_reply &r) {
+        REQUIRE(r.ok);
+        CHECK(r.connection->id() == a.connection->id());
+      },
+      caf::after(std::chrono::seconds(5)) >> [] { FAIL("waiter not served"); });
   CHECK(f.status(self, pool).waiting == 0);
 }
 

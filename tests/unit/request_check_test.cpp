@@ -40,7 +40,8 @@ TEST_CASE("message bodies: what is read and what is refused") {
   CHECK(error_of("application/json", R"({"messages":[]})").message.find("model") == 0);
   CHECK(error_of("application/json", R"({"model":"","messages":[]})").message.find("model") == 0);
   CHECK(error_of("application/json", R"({"model":"m"})").message.find("messages") == 0);
-  CHECK(error_of("application/json", R"({"model":"m","messages":{}})").message.find("messages") == 0);
+  CHECK(error_of("application/json", R"({"model":"m","messages":{}})").message.find("messages") ==
+        0);
   CHECK(error_of("text/plain", R"({"model":"m","messages":[]})").message.find("Content-Type") == 0);
   CHECK(error_of("", R"({"model":"m","messages":[]})").status == 400);
 }

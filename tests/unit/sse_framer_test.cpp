@@ -8,7 +8,8 @@ using namespace proxy;
 
 namespace {
 const std::string stream =
-    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":"
+    "event: message_start\ndata: "
+    "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":"
     "25,\"cache_read_input_tokens\":7,\"output_tokens\":1}}}\n\n"
     ": a comment line\n\n"
     "event: ping\ndata: {\"type\":\"ping\"}\n\n"

@@ -1,0 +1,166 @@
+// upstream-sim: runs the Anthropic API simulator as a standalone process for tests and demos.
+
+#include "sim/simulator.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr std::string_view k_usage =
+    R"(usage: upstream-sim [options]
+  --host ADDR                    address to bind (default 127.0.0.1)
+  --port N                       port to bind, 0 = any free port (default 0)
+  --tls-cert FILE --tls-key FILE serve HTTPS with this certificate chain and key (PEM)
+  --api-key KEY                  the only x-api-key accepted (default: any non-empty key)
+  --event-delay-ms N             delay between SSE events (default 0)
+  --text-chunks N                text_delta events per text block (default 4)
+  --chunk-size N                 characters per text_delta (default 12)
+  --access-token-lifetime S      lifetime of issued OAuth access tokens (default 3600)
+  --issue-tokens FILE            issue a token pair at start and write it to FILE as
+                                 Claude Code credentials (mode 0600)
+  --help                         show this help
+Prints "upstream-sim listening on <base_url>" once bound; runs until SIGINT/SIGTERM.
+)";
+
+template <class T> bool parse_number(std::string_view text, T &out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(ch));
+      out += buf;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+// Written like the CLI's ~/.claude/.credentials.json so the proxy can load it as-is.
+bool write_credentials(const std::string &path, const sim::server::token_pair &tokens) {
+  const std::string json = "{\"claudeAiOauth\":{\"accessToken\":\"" +
+                           json_escape(tokens.access_token) + "\",\"refreshToken\":\"" +
+                           json_escape(tokens.refresh_token) +
+                           "\",\"expiresAt\":" + std::to_string(tokens.expires_at_ms) +
+                           ",\"scopes\":[\"user:inference\"],\"subscriptionType\":\"max\"}}\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return false;
+  bool ok = ::fchmod(fd, 0600) == 0; // the file may have existed with wider permissions
+  std::size_t written = 0;
+  while (ok && written < json.size()) {
+    const ssize_t n = ::write(fd, json.data() + written, json.size() - written);
+    if (n < 0 && errno == EINTR)
+      continue;
+    ok = n > 0;
+    if (ok)
+      written += static_cast<std::size_t>(n);
+  }
+  return ::close(fd) == 0 && ok;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  sim::options opts;
+  std::string cert_file, key_file, credentials_file;
+
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << k_usage;
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "upstream-sim: " << arg << ": unknown option or missing value\n" << k_usage;
+      return 2;
+    }
+    const std::string_view value = argv[++i];
+    bool ok = true;
+    if (arg == "--host") {
+      opts.host = std::string(value);
+    } else if (arg == "--port") {
+      ok = parse_number(value, opts.port);
+    } else if (arg == "--tls-cert") {
+      cert_file = std::string(value);
+    } else if (arg == "--tls-key") {
+      key_file = std::string(value);
+    } else if (arg == "--api-key") {
+      opts.api_key = std::string(value);
+    } else if (arg == "--event-delay-ms") {
+      long ms = 0;
+      ok = parse_number(value, ms) && ms >= 0;
+      opts.event_delay = std::chrono::milliseconds(ms);
+    } else if (arg == "--text-chunks") {
+      ok = parse_number(value, opts.text_chunks) && opts.text_chunks >= 1;
+    } else if (arg == "--chunk-size") {
+      ok = parse_number(value, opts.chunk_size) && opts.chunk_size >= 1;
+    } else if (arg == "--access-token-lifetime") {
+      long s = 0;
+      ok = parse_number(value, s) && s >= 0;
+      opts.access_token_lifetime = std::chrono::seconds(s);
+    } else if (arg == "--issue-tokens") {
+      credentials_file = std::string(value);
+    } else {
+      std::cerr << "upstream-sim: unknown option " << arg << "\n" << k_usage;
+      return 2;
+    }
+    if (!ok) {
+      std::cerr << "upstream-sim: invalid value for " << arg << ": " << value << "\n";
+      return 2;
+    }
+  }
+  if (cert_file.empty() != key_file.empty()) {
+    std::cerr << "upstream-sim: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  if (!cert_file.empty())
+    opts.tls = sim::tls_files{cert_file, key_file};
+
+  // Signals first, so a SIGTERM arriving right after the banner is not lost.
+  boost::asio::io_context signals_ctx;
+  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code &, int) {});
+
+  const auto lifetime = opts.access_token_lifetime;
+  sim::server server(std::move(opts));
+  try {
+    server.start();
+  } catch (const std::exception &e) {
+    std::cerr << "upstream-sim: cannot start: " << e.what() << "\n";
+    return 1;
+  }
+  if (!credentials_file.empty() &&
+      !write_credentials(credentials_file, server.issue_tokens(lifetime))) {
+    std::cerr << "upstream-sim: cannot write " << credentials_file << ": " << std::strerror(errno)
+              << "\n";
+    return 1;
+  }
+
+  std::cout << "upstream-sim listening on " << server.base_url() << std::endl;
+  signals_ctx.run();
+  server.stop();
+  return 0;
+}

@@ -1,0 +1,80 @@
+#pragma once
+// Pure, deterministic building blocks of the upstream simulator: what a scenario answers
+// (as SSE events or as one JSON message), request inspection, fault parsing, error bodies.
+// Nothing here does I/O, so all of it is unit-testable.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sim {
+
+enum class scenario { text, tool_use, thinking };
+
+// "text" | "tool_use" | "thinking"; nullopt for anything else.
+std::optional<scenario> parse_scenario(std::string_view name);
+std::string_view scenario_name(scenario s);
+
+struct scenario_params {
+  scenario kind = scenario::text;
+  std::string message_id = "msg_sim_1";
+  std::string model = "claude-sonnet-4-6";
+  std::int64_t input_tokens = 1;
+  int text_chunks = 4;         // text_delta events of the main text block (at least 1)
+  std::size_t chunk_size = 12; // characters per text_delta (at least 1)
+  std::string tool_name = "get_weather";
+};
+
+struct sse_event {
+  std::string type; // the SSE event name, equal to the JSON "type"
+  std::string data; // one-line JSON
+  // "event: <type>\ndata: <data>\n\n"
+  std::string wire() const;
+};
+
+// message_start, ping, the content blocks, message_delta, message_stop.
+std::vector<sse_event> build_events(const scenario_params &p);
+// The same content as one non-streamed Messages API response.
+std::string build_message_json(const scenario_params &p);
+
+// Deterministic stand-in for a tokenizer: request body characters / 4 + 1.
+std::int64_t estimate_input_tokens(std::string_view body);
+
+// What the simulator needs from a /v1/messages or count_tokens body.
+struct message_request {
+  std::string model;
+  bool stream = false;
+  scenario derived = scenario::text; // from tools / thinking, before any x-sim-scenario
+  std::string first_tool_name;       // empty without tools
+};
+
+// Validates the body (JSON object, string model, array messages and, when
+// require_max_tokens, a positive integer max_tokens). On failure returns nullopt and
+// sets error to a message in the upstream's style.
+std::optional<message_request> parse_message_request(std::string_view body, bool require_max_tokens,
+                                                     std::string &error);
+
+// x-sim-fault header: "status=<code>[;retry-after=<s>]", "reset-before-headers",
+// "reset-mid-stream", "stall", "stall-mid-stream".
+struct fault {
+  enum class kind { none, status, reset_before_headers, reset_mid_stream, stall, stall_mid_stream };
+  kind what = kind::none;
+  int status = 0;
+  std::optional<long> retry_after_s;
+};
+// Empty header -> kind::none; malformed -> nullopt.
+std::optional<fault> parse_fault(std::string_view header);
+
+// Anthropic error type for an HTTP status (api_error for unknown 5xx, invalid_request_error
+// for unknown 4xx).
+std::string_view error_type_for_status(int status);
+// A plausible upstream message for a status, used by status faults.
+std::string_view default_error_message(int status);
+// {"type":"error","error":{"type":..,"message":..},"request_id":..}
+std::string error_json(std::string_view type, std::string_view message,
+                       std::string_view request_id);
+
+} // namespace sim

@@ -1,0 +1,481 @@
+// Tests of the simulator's pure scenario functions: the SSE events it streams must be
+// well-formed, correctly ordered, and assemble to exactly the non-streamed message.
+
+#include "sim/scenarios.hpp"
+
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using rapidjson::Document;
+using rapidjson::Value;
+
+Document parse(const std::string &text) {
+  Document doc;
+  doc.Parse(text.c_str(), text.size());
+  INFO(text);
+  REQUIRE_FALSE(doc.HasParseError());
+  return doc;
+}
+
+std::string str(const Value &v) {
+  REQUIRE(v.IsString());
+  return std::string(v.GetString(), v.GetStringLength());
+}
+
+std::string serialize(const Value &v) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  v.Accept(w);
+  return sb.GetString();
+}
+
+sim::scenario_params params_for(sim::scenario kind) {
+  sim::scenario_params p;
+  p.kind = kind;
+  p.message_id = "msg_sim_7";
+  p.model = "claude-opus-4-7";
+  p.input_tokens = 42;
+  p.text_chunks = 5;
+  p.chunk_size = 9;
+  p.tool_name = "lookup_weather";
+  return p;
+}
+
+// Assembles streamed events into a final message the way an SDK accumulator does, checking
+// block bookkeeping along the way.
+Document assemble(const std::vector<sim::sse_event> &events) {
+  Document message;
+  auto &a = message.GetAllocator();
+  std::map<int, std::string> partial_json;
+  int open_block = -1;
+  int next_index = 0;
+  bool started = false, stopped = false, delta_seen = false;
+
+  for (const auto &e : events) {
+    INFO("event " << e.type << ": " << e.data);
+    REQUIRE_FALSE(stopped);
+    Document d = parse(e.data);
+    REQUIRE(d.IsObject());
+    REQUIRE(str(d["type"]) == e.type);
+
+    if (e.type == "message_start") {
+      REQUIRE_FALSE(started);
+      started = true;
+      message.CopyFrom(d["message"], a);
+      REQUIRE(message["content"].IsArray());
+      REQUIRE(message["content"].Empty());
+      continue;
+    }
+    REQUIRE(started);
+    if (e.type == "ping")
+      continue;
+    if (e.type == "content_block_start") {
+      REQUIRE_FALSE(delta_seen);
+      REQUIRE(open_block == -1);
+      REQUIRE(d["index"].GetInt() == next_index);
+      open_block = next_index++;
+      Value block;
+      block.CopyFrom(d["content_block"], a);
+      message["content"].PushBack(block, a);
+    } else if (e.type == "content_block_delta") {
+      REQUIRE(open_block >= 0);
+      REQUIRE(d["index"].GetInt() == open_block);
+      Value &block = message["content"][static_cast<rapidjson::SizeType>(open_block)];
+      const std::string delta_type = str(d["delta"]["type"]);
+      auto append = [&](const char *field, const char *delta_field) {
+        std::string text = str(block[field]) + str(d["delta"][delta_field]);
+        block[field].SetString(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), a);
+      };
+      if (delta_type == "text_delta") {
+        REQUIRE(str(block["type"]) == "text");
+        append("text", "text");
+      } else if (delta_type == "thinking_delta") {
+        REQUIRE(str(block["type"]) == "thinking");
+        REQUIRE(str(block["signature"]).empty()); // no thinking after the signature
+        append("thinking", "thinking");
+      } else if (delta_type == "signature_delta") {
+        REQUIRE(str(block["type"]) == "thinking");
+        append("signature", "signature");
+      } else if (delta_type == "input_json_delta") {
+        REQUIRE(str(block["type"]) == "tool_use");
+        partial_json[open_block] += str(d["delta"]["partial_json"]);
+      } else {
+        FAIL("unexpected delta type " << delta_type);
+      }
+    } else if (e.type == "content_block_stop") {
+      REQUIRE(open_block >= 0);
+      REQUIRE(d["index"].GetInt() == open_block);
+      Value &block = message["content"][static_cast<rapidjson::SizeType>(open_block)];
+      if (str(block["type"]) == "tool_use") {
+        Document input = parse(partial_json[open_block]);
+        REQUIRE(input.IsObject());
+        block["input"].CopyFrom(input, a);
+      }
+      open_block = -1;
+    } else if (e.type == "message_delta") {
+      REQUIRE(open_block == -1);
+      REQUIRE_FALSE(delta_seen);
+      delta_seen = true;
+      message["stop_reason"].CopyFrom(d["delta"]["stop_reason"], a);
+      message["stop_sequence"].CopyFrom(d["delta"]["stop_sequence"], a);
+      message["usage"]["output_tokens"].CopyFrom(d["usage"]["output_tokens"], a);
+    } else if (e.type == "message_stop") {
+      REQUIRE(delta_seen);
+      stopped = true;
+    } else {
+      FAIL("unexpected event type " << e.type);
+    }
+  }
+  REQUIRE(stopped);
+  return message;
+}
+
+std::vector<std::string> deltas(const std::vector<sim::sse_event> &events,
+                                const std::string &delta_type, const char *field) {
+  std::vector<std::string> out;
+  for (const auto &e : events) {
+    if (e.type != "content_block_delta")
+      continue;
+    Document d = parse(e.data);
+    if (str(d["delta"]["type"]) == delta_type)
+      out.push_back(str(d["delta"][field]));
+  }
+  return out;
+}
+
+std::size_t index_of(const std::vector<sim::sse_event> &events, const std::string &type,
+                     const std::string &needle = {}) {
+  for (std::size_t i = 0; i < events.size(); ++i)
+    if (events[i].type == type && events[i].data.find(needle) != std::string::npos)
+      return i;
+  FAIL("no " << type << " event containing " << needle);
+  return events.size();
+}
+
+} // namespace
+
+TEST_CASE("every event is framed as event/data with a matching type", "[sim]") {
+  for (auto kind : {sim::scenario::text, sim::scenario::tool_use, sim::scenario::thinking}) {
+    INFO("scenario " << sim::scenario_name(kind));
+    const auto events = sim::build_events(params_for(kind));
+    REQUIRE(events.size() >= 7);
+    for (const auto &e : events) {
+      const std::string wire = e.wire();
+      REQUIRE(wire == "event: " + e.type + "\ndata: " + e.data + "\n\n");
+      REQUIRE(e.data.find('\n') == std::string::npos);
+      REQUIRE(e.type.find_first_of("\r\n: ") == std::string::npos);
+      Document d = parse(e.data);
+      REQUIRE(d.IsObject());
+      REQUIRE(str(d["type"]) == e.type);
+    }
+  }
+}
+
+TEST_CASE("events come in message_start, ping, blocks, message_delta, message_stop order",
+          "[sim]") {
+  for (auto kind : {sim::scenario::text, sim::scenario::tool_use, sim::scenario::thinking}) {
+    INFO("scenario " << sim::scenario_name(kind));
+    const auto events = sim::build_events(params_for(kind));
+    REQUIRE(events.front().type == "message_start");
+    REQUIRE(events[1].type == "ping");
+    REQUIRE(events[2].type == "content_block_start");
+    REQUIRE(events[events.size() - 2].type == "message_delta");
+    REQUIRE(events.back().type == "message_stop");
+    // assemble() checks the block bookkeeping (start/delta/stop per index, in order).
+    assemble(events);
+
+    Document start = parse(events.front().data);
+    const Value &m = start["message"];
+    REQUIRE(str(m["id"]) == "msg_sim_7");
+    REQUIRE(str(m["type"]) == "message");
+    REQUIRE(str(m["role"]) == "assistant");
+    REQUIRE(str(m["model"]) == "claude-opus-4-7");
+    REQUIRE(m["stop_reason"].IsNull());
+    REQUIRE(m["usage"]["input_tokens"].GetInt64() == 42);
+    REQUIRE(m["usage"]["output_tokens"].GetInt64() == 1);
+  }
+}
+
+TEST_CASE("streamed events assemble to exactly the non-streamed message", "[sim]") {
+  for (auto kind : {sim::scenario::text, sim::scenario::tool_use, sim::scenario::thinking}) {
+    INFO("scenario " << sim::scenario_name(kind));
+    const auto p = params_for(kind);
+    Document assembled = assemble(sim::build_events(p));
+    Document expected = parse(sim::build_message_json(p));
+    INFO("assembled: " << serialize(assembled));
+    INFO("expected:  " << serialize(expected));
+    REQUIRE(assembled == expected);
+    REQUIRE(str(expected["id"]) == "msg_sim_7");
+    REQUIRE(str(expected["model"]) == "claude-opus-4-7");
+    REQUIRE(expected["stop_sequence"].IsNull());
+    REQUIRE(expected["usage"]["input_tokens"].GetInt64() == 42);
+    REQUIRE(expected["usage"]["output_tokens"].GetInt64() > 1);
+  }
+}
+
+TEST_CASE("text scenario streams text_chunks deltas of chunk_size characters", "[sim]") {
+  const auto p = params_for(sim::scenario::text);
+  const auto events = sim::build_events(p);
+  const auto pieces = deltas(events, "text_delta", "text");
+  REQUIRE(pieces.size() == 5);
+  std::string joined;
+  for (const auto &piece : pieces) {
+    REQUIRE(piece.size() == 9);
+    joined += piece;
+  }
+  Document message = parse(sim::build_message_json(p));
+  REQUIRE(message["content"].Size() == 1);
+  REQUIRE(str(message["content"][0]["type"]) == "text");
+  REQUIRE(str(message["content"][0]["text"]) == joined);
+  REQUIRE(str(message["stop_reason"]) == "end_turn");
+  REQUIRE(joined.rfind("Hello from the upstream", 0) == 0);
+
+  Document delta = parse(events[events.size() - 2].data);
+  REQUIRE(str(delta["delta"]["stop_reason"]) == "end_turn");
+  REQUIRE(delta["usage"]["output_tokens"] == message["usage"]["output_tokens"]);
+}
+
+TEST_CASE("text scenario clamps nonsensical sizes to at least one", "[sim]") {
+  auto p = params_for(sim::scenario::text);
+  p.text_chunks = 0;
+  p.chunk_size = 0;
+  const auto pieces = deltas(sim::build_events(p), "text_delta", "text");
+  REQUIRE(pieces.size() == 1);
+  REQUIRE(pieces[0].size() == 1);
+}
+
+TEST_CASE("tool_use partial_json pieces concatenate to the non-streamed input", "[sim]") {
+  const auto p = params_for(sim::scenario::tool_use);
+  const auto events = sim::build_events(p);
+  const auto pieces = deltas(events, "input_json_delta", "partial_json");
+  REQUIRE(pieces.size() >= 3);
+  std::string joined;
+  for (const auto &piece : pieces)
+    joined += piece;
+  Document streamed_input = parse(joined);
+  REQUIRE(streamed_input.IsObject());
+  // No single piece is the whole object: the client really has to concatenate.
+  for (const auto &piece : pieces)
+    REQUIRE(piece != joined);
+
+  Document message = parse(sim::build_message_json(p));
+  REQUIRE(str(message["stop_reason"]) == "tool_use");
+  REQUIRE(message["content"].Size() == 2);
+  REQUIRE(str(message["content"][0]["type"]) == "text");
+  REQUIRE_FALSE(str(message["content"][0]["text"]).empty());
+  const Value &tool = message["content"][1];
+  REQUIRE(str(tool["type"]) == "tool_use");
+  REQUIRE(str(tool["id"]) == "toolu_sim_1");
+  REQUIRE(str(tool["name"]) == "lookup_weather");
+  REQUIRE(tool["input"] == streamed_input);
+  REQUIRE(str(tool["input"]["location"]) == "Paris");
+  REQUIRE(str(tool["input"]["unit"]) == "celsius");
+
+  // The streamed block starts with an empty input object, as upstream does.
+  Document start = parse(events[index_of(events, "content_block_start", "tool_use")].data);
+  REQUIRE(start["index"].GetInt() == 1);
+  REQUIRE(str(start["content_block"]["id"]) == "toolu_sim_1");
+  REQUIRE(str(start["content_block"]["name"]) == "lookup_weather");
+  REQUIRE(start["content_block"]["input"].IsObject());
+  REQUIRE(start["content_block"]["input"].ObjectEmpty());
+}
+
+TEST_CASE("thinking sends its signature_delta before the block stops", "[sim]") {
+  const auto p = params_for(sim::scenario::thinking);
+  const auto events = sim::build_events(p);
+
+  const auto thinking_start = index_of(events, "content_block_start", "\"thinking\"");
+  const auto signature = index_of(events, "content_block_delta", "signature_delta");
+  std::size_t thinking_stop = events.size();
+  for (std::size_t i = signature; i < events.size(); ++i) {
+    if (events[i].type == "content_block_stop") {
+      thinking_stop = i;
+      break;
+    }
+  }
+  REQUIRE(thinking_start < signature);
+  REQUIRE(signature < thinking_stop);
+  REQUIRE(thinking_stop < events.size());
+  REQUIRE(parse(events[thinking_stop].data)["index"].GetInt() == 0);
+  // Every thinking_delta precedes the signature.
+  for (std::size_t i = signature; i < events.size(); ++i)
+    REQUIRE(events[i].data.find("thinking_delta") == std::string::npos);
+
+  const auto thoughts = deltas(events, "thinking_delta", "thinking");
+  REQUIRE(thoughts.size() >= 2);
+  std::string thinking_text;
+  for (const auto &t : thoughts)
+    thinking_text += t;
+  const auto signatures = deltas(events, "signature_delta", "signature");
+  REQUIRE(signatures.size() == 1);
+  REQUIRE(signatures[0].size() >= 200);
+  REQUIRE(signatures[0].find_first_not_of(
+              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+          std::string::npos);
+
+  Document message = parse(sim::build_message_json(p));
+  REQUIRE(str(message["stop_reason"]) == "end_turn");
+  REQUIRE(message["content"].Size() == 2);
+  REQUIRE(str(message["content"][0]["type"]) == "thinking");
+  REQUIRE(str(message["content"][0]["thinking"]) == thinking_text);
+  REQUIRE(str(message["content"][0]["signature"]) == signatures[0]);
+  REQUIRE(str(message["content"][1]["type"]) == "text");
+  REQUIRE(message["content"][1]["text"].GetStringLength() == 5 * 9);
+}
+
+TEST_CASE("scenario output is deterministic", "[sim]") {
+  for (auto kind : {sim::scenario::text, sim::scenario::tool_use, sim::scenario::thinking}) {
+    const auto p = params_for(kind);
+    const auto a = sim::build_events(p);
+    const auto b = sim::build_events(p);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+      REQUIRE(a[i].wire() == b[i].wire());
+    REQUIRE(sim::build_message_json(p) == sim::build_message_json(p));
+  }
+  // Only the id differs between requests.
+  auto p1 = params_for(sim::scenario::text);
+  auto p2 = p1;
+  p2.message_id = "msg_sim_8";
+  auto m1 = parse(sim::build_message_json(p1));
+  auto m2 = parse(sim::build_message_json(p2));
+  m2["id"].SetString("msg_sim_7");
+  REQUIRE(m1 == m2);
+}
+
+TEST_CASE("the model is echoed with JSON escaping", "[sim]") {
+  auto p = params_for(sim::scenario::text);
+  p.model = "odd \"model\"\n";
+  Document message = parse(sim::build_message_json(p));
+  REQUIRE(str(message["model"]) == p.model);
+  Document start = parse(sim::build_events(p).front().data);
+  REQUIRE(str(start["message"]["model"]) == p.model);
+}
+
+TEST_CASE("parse_scenario accepts the three names only", "[sim]") {
+  REQUIRE(sim::parse_scenario("text") == sim::scenario::text);
+  REQUIRE(sim::parse_scenario("tool_use") == sim::scenario::tool_use);
+  REQUIRE(sim::parse_scenario(" Thinking ") == sim::scenario::thinking);
+  REQUIRE_FALSE(sim::parse_scenario("tools").has_value());
+  REQUIRE_FALSE(sim::parse_scenario("").has_value());
+  REQUIRE(sim::scenario_name(sim::scenario::tool_use) == "tool_use");
+}
+
+TEST_CASE("parse_message_request validates and derives the scenario", "[sim]") {
+  std::string error;
+
+  auto plain = sim::parse_message_request(
+      R"({"model":"claude-sonnet-4-6","max_tokens":10,"messages":[]})", true, error);
+  REQUIRE(plain.has_value());
+  REQUIRE(plain->model == "claude-sonnet-4-6");
+  REQUIRE_FALSE(plain->stream);
+  REQUIRE(plain->derived == sim::scenario::text);
+
+  auto tools = sim::parse_message_request(
+      R"({"model":"m","max_tokens":1,"stream":true,"messages":[],"thinking":{"type":"enabled"},
+          "tools":[{"name":"get_time","input_schema":{}},{"name":"other"}]})",
+      true, error);
+  REQUIRE(tools.has_value());
+  REQUIRE(tools->stream);
+  REQUIRE(tools->derived == sim::scenario::tool_use);
+  REQUIRE(tools->first_tool_name == "get_time");
+
+  auto empty_tools = sim::parse_message_request(
+      R"({"model":"m","max_tokens":1,"messages":[],"tools":[]})", true, error);
+  REQUIRE(empty_tools.has_value());
+  REQUIRE(empty_tools->derived == sim::scenario::text);
+
+  auto thinking = sim::parse_message_request(
+      R"({"model":"m","max_tokens":1,"messages":[],"thinking":{"type":"enabled","budget_tokens":1024}})",
+      true, error);
+  REQUIRE(thinking.has_value());
+  REQUIRE(thinking->derived == sim::scenario::thinking);
+
+  auto disabled = sim::parse_message_request(
+      R"({"model":"m","max_tokens":1,"messages":[],"thinking":{"type":"disabled"}})", true, error);
+  REQUIRE(disabled.has_value());
+  REQUIRE(disabled->derived == sim::scenario::text);
+
+  auto string_stream = sim::parse_message_request(
+      R"({"model":"m","max_tokens":1,"messages":[],"stream":"true"})", true, error);
+  REQUIRE(string_stream.has_value());
+  REQUIRE_FALSE(string_stream->stream);
+
+  REQUIRE_FALSE(sim::parse_message_request(R"({"messages":[],"max_tokens":1})", true, error));
+  REQUIRE(error == "model: Field required");
+  REQUIRE_FALSE(
+      sim::parse_message_request(R"({"model":5,"messages":[],"max_tokens":1})", true, error));
+  REQUIRE(error.find("model") != std::string::npos);
+  REQUIRE_FALSE(sim::parse_message_request(R"({"model":"m","max_tokens":1})", true, error));
+  REQUIRE(error == "messages: Field required");
+  REQUIRE_FALSE(
+      sim::parse_message_request(R"({"model":"m","messages":{},"max_tokens":1})", true, error));
+  REQUIRE(error.find("messages") != std::string::npos);
+  REQUIRE_FALSE(sim::parse_message_request(R"({"model":"m","messages":[]})", true, error));
+  REQUIRE(error == "max_tokens: Field required");
+  REQUIRE_FALSE(sim::parse_message_request("{not json", true, error));
+  REQUIRE_FALSE(sim::parse_message_request("[]", true, error));
+  // count_tokens needs no max_tokens.
+  REQUIRE(sim::parse_message_request(R"({"model":"m","messages":[]})", false, error));
+}
+
+TEST_CASE("parse_fault understands every fault form", "[sim]") {
+  using kind = sim::fault::kind;
+  REQUIRE(sim::parse_fault("")->what == kind::none);
+  REQUIRE(sim::parse_fault("reset-before-headers")->what == kind::reset_before_headers);
+  REQUIRE(sim::parse_fault("reset-mid-stream")->what == kind::reset_mid_stream);
+  REQUIRE(sim::parse_fault("stall")->what == kind::stall);
+  REQUIRE(sim::parse_fault("stall-mid-stream")->what == kind::stall_mid_stream);
+
+  auto plain = sim::parse_fault("status=529");
+  REQUIRE(plain.has_value());
+  REQUIRE(plain->what == kind::status);
+  REQUIRE(plain->status == 529);
+  REQUIRE_FALSE(plain->retry_after_s.has_value());
+
+  auto retry = sim::parse_fault("status=429; retry-after=7");
+  REQUIRE(retry.has_value());
+  REQUIRE(retry->status == 429);
+  REQUIRE(retry->retry_after_s == 7);
+
+  REQUIRE_FALSE(sim::parse_fault("status=abc").has_value());
+  REQUIRE_FALSE(sim::parse_fault("status=42").has_value());
+  REQUIRE_FALSE(sim::parse_fault("retry-after=3").has_value());
+  REQUIRE_FALSE(sim::parse_fault("status=500;color=red").has_value());
+  REQUIRE_FALSE(sim::parse_fault("explode").has_value());
+}
+
+TEST_CASE("error bodies follow the Anthropic shape", "[sim]") {
+  REQUIRE(sim::error_type_for_status(400) == "invalid_request_error");
+  REQUIRE(sim::error_type_for_status(401) == "authentication_error");
+  REQUIRE(sim::error_type_for_status(403) == "permission_error");
+  REQUIRE(sim::error_type_for_status(404) == "not_found_error");
+  REQUIRE(sim::error_type_for_status(413) == "request_too_large");
+  REQUIRE(sim::error_type_for_status(429) == "rate_limit_error");
+  REQUIRE(sim::error_type_for_status(500) == "api_error");
+  REQUIRE(sim::error_type_for_status(504) == "timeout_error");
+  REQUIRE(sim::error_type_for_status(529) == "overloaded_error");
+  REQUIRE(sim::error_type_for_status(503) == "api_error");
+
+  Document e = parse(sim::error_json("rate_limit_error", "slow \"down\"", "req_sim_3"));
+  REQUIRE(str(e["type"]) == "error");
+  REQUIRE(str(e["error"]["type"]) == "rate_limit_error");
+  REQUIRE(str(e["error"]["message"]) == "slow \"down\"");
+  REQUIRE(str(e["request_id"]) == "req_sim_3");
+  REQUIRE(e.MemberCount() == 3);
+}
+
+TEST_CASE("input token estimate is deterministic", "[sim]") {
+  REQUIRE(sim::estimate_input_tokens("") == 1);
+  REQUIRE(sim::estimate_input_tokens("abc") == 1);
+  REQUIRE(sim::estimate_input_tokens("abcd") == 2);
+  REQUIRE(sim::estimate_input_tokens(std::string(400, 'x')) == 101);
+}
