@@ -118,11 +118,14 @@ caf::result<token_reply> want_fresh_token(state_ptr self, const std::string &rej
   }
   if (st.needs_login)
     return needs_login_reply(st);
+  auto wanted = [&] {
+    return rejected.empty() ? due_for_refresh(st) : st.setup.tokens.access_token == rejected;
+  };
   if (!st.refreshing) {
-    adopt_newer_store(self);
-    bool replaced = !rejected.empty() && st.setup.tokens.access_token != rejected;
-    bool wanted = rejected.empty() ? due_for_refresh(st) : !replaced;
-    if (!wanted)
+    if (!wanted())
+      return current_token(st);
+    adopt_newer_store(self); // only now: the file is read just before a refresh
+    if (!wanted())
       return current_token(st);
     if (now(st) < st.retry_at_ms)
       return fallback_reply(st);
@@ -171,7 +174,7 @@ void on_refreshed(state_ptr self, refresh_outcome &outcome) {
     return;
   }
   st.backoff = std::min(max_backoff, std::max(std::chrono::seconds{1}, st.backoff * 2));
-  st.backoff = std::max(st.backoff, failed.retry_after);
+  st.backoff = std::clamp(failed.retry_after, st.backoff, max_backoff);
   st.retry_at_ms = now(st) + st.backoff.count() * 1000;
   answer_waiters(self, fallback_reply(st));
 }
@@ -191,6 +194,8 @@ credential_status status_of(const credential_state &st) {
   s.store = st.setup.type != k::oauth ? "none" : st.setup.store_path.empty() ? "memory" : "file";
   if (st.setup.type == k::oauth && st.setup.tokens.expires_at_ms != 0)
     s.expires_in_s = (st.setup.tokens.expires_at_ms - now(st)) / 1000;
+  // Unusable: a new login is needed, or the token expired and refreshing it keeps failing.
+  s.usable = !st.needs_login && !(st.setup.type == k::oauth && expired(st) && st.retry_at_ms != 0);
   s.last_refresh_ms = st.last_refresh_ms;
   s.last_error = st.last_error;
   s.refreshes = st.refreshes;

@@ -40,7 +40,7 @@ struct credential_status {
   std::int64_t last_refresh_ms = 0; ///< 0 = never
   std::string last_error;
   int refreshes = 0;
-  bool usable() const { return state != "needs_login"; }
+  bool usable = true; ///< requests can be served with it (else /health answers 503)
 };
 
 struct lease_reply {

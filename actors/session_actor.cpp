@@ -1,6 +1,6 @@
 #include "actors/session_actor.hpp"
 
-#include "app/log.hpp"
+#include "core/log.hpp"
 #include "http/header_policy.hpp"
 #include "http/relay.hpp"
 
@@ -18,33 +18,31 @@ void log_and_end(state_ptr self) {
   auto &st = self->state;
   if (st.env->log_requests) {
     const auto &o = st.outcome;
-    auto now = clock::now();
-    unsigned status = st.errored ? st.error.status : o.status;
-    std::string line = "{\"id\":\"" + json_escape(st.req.request_id) + "\",\"method\":\"" +
-                       std::string(http::to_string(st.req.method)) + "\",\"path\":\"" +
-                       json_escape(st.req.target.substr(0, st.req.target.find('?'))) +
-                       "\",\"status\":" + std::to_string(status) + ",\"model\":\"" +
-                       json_escape(st.facts.model) +
-                       "\",\"stream\":" + (st.facts.stream ? "true" : "false");
+    request_record r;
+    r.id = st.req.request_id;
+    r.method = std::string(http::to_string(st.req.method));
+    r.path = st.req.target.substr(0, st.req.target.find('?'));
+    r.status = st.errored ? st.error.status : o.status;
+    r.model = st.facts.model;
+    r.stream = st.facts.stream;
     if (o.first_byte != clock::time_point{})
-      line += ",\"ttfb_ms\":" + std::to_string(ms_between(st.req.received, o.first_byte));
-    line += ",\"duration_ms\":" + std::to_string(ms_between(st.req.received, now)) +
-            ",\"input_tokens\":" + std::to_string(o.usage.input_tokens) +
-            ",\"output_tokens\":" + std::to_string(o.usage.output_tokens) +
-            ",\"cache_read_input_tokens\":" + std::to_string(o.usage.cache_read_input_tokens) +
-            ",\"upstream_request_id\":\"" + json_escape(o.upstream_request_id) + "\"";
+      r.ttfb_ms = ms_between(st.req.received, o.first_byte);
+    r.duration_ms = ms_between(st.req.received, clock::now());
+    r.input_tokens = o.usage.input_tokens;
+    r.output_tokens = o.usage.output_tokens;
+    r.cache_read_input_tokens = o.usage.cache_read_input_tokens;
+    r.upstream_request_id = o.upstream_request_id;
     if (st.retried)
-      line += ",\"refreshed_after_401\":true";
+      r.flags.push_back("refreshed_after_401");
     if (o.client_gone)
-      line += ",\"client_gone\":true";
+      r.flags.push_back("client_gone");
     if (o.stream_broken)
-      line += ",\"stream_broken\":true";
+      r.flags.push_back("stream_broken");
     if (st.errored)
-      line += ",\"error\":\"" + json_escape(st.error.message) + "\"";
-    log_json("request", line + "}");
+      r.error = st.error.message;
+    log_request(r);
   }
-  --*st.env->in_flight;
-  st.req.client->finish();
+  st.release_client();
   self->quit();
 }
 
@@ -52,9 +50,9 @@ void log_and_end(state_ptr self) {
 void respond(state_ptr self, unsigned status, std::string body) {
   auto client = self->state.req.client;
   auto me = caf::actor_cast<caf::actor>(self);
-  net::co_spawn(client->executor(),
-                write_response(*client, status, std::move(body), "application/json"),
-                [me](std::exception_ptr, bool) { caf::anon_send(me, written_atom::value); });
+  net::co_spawn(
+      client->executor(), write_response(*client, status, std::move(body), "application/json"),
+      [me, client](std::exception_ptr, bool) { caf::anon_send(me, written_atom::value); });
 }
 
 void fail(state_ptr self, api_error err) {
@@ -63,8 +61,10 @@ void fail(state_ptr self, api_error err) {
   st.error = std::move(err);
   auto client = st.req.client;
   auto me = caf::actor_cast<caf::actor>(self);
-  net::co_spawn(client->executor(), write_error(*client, st.error, st.req.request_id),
-                [me](std::exception_ptr, bool) { caf::anon_send(me, written_atom::value); });
+  // The coroutine gets copies: it runs on the network thread, apart from this actor's state.
+  net::co_spawn(
+      client->executor(), write_error(*client, st.error, st.req.request_id),
+      [me, client](std::exception_ptr, bool) { caf::anon_send(me, written_atom::value); });
 }
 
 auto on_actor_error(state_ptr self, const char *who) {
@@ -103,6 +103,13 @@ void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
                     outcome = relay_outcome{};
                     outcome.error = make_api_error(502, "the relay stopped unexpectedly");
                     j->conn->close();
+                    if (j->client->response_started) {
+                      // Part of a response went out: the only honest end is a closed connection.
+                      outcome.what = relay_outcome::kind::relayed;
+                      outcome.stream_broken = true;
+                      j->client->keep_alive = false;
+                      j->client->stream().close();
+                    }
                   }
                   caf::anon_send(me, relay_done_atom::value, std::move(outcome), j->conn);
                 });
@@ -178,7 +185,7 @@ std::string iso8601(std::int64_t epoch_ms) {
 
 std::pair<unsigned, std::string> health_json(const session_env &env, const credential_status &cred,
                                              const pool_status &pool) {
-  bool ok = cred.usable();
+  bool ok = cred.usable;
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - env.started);
   std::string body = "{\"status\":\"" + std::string(ok ? "ok" : "unavailable") +
                      "\",\"version\":\"" PROXY_VERSION "\",\"mode\":\"" + env.mode + "\"";
@@ -211,6 +218,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state> *self,
   st.env = std::move(env);
   st.req = std::move(req);
   ++*st.env->in_flight;
+  st.holds_client = true;
   switch (st.req.kind) {
   case route::health:
     serve_health(self);

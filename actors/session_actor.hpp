@@ -51,6 +51,18 @@ struct session_state {
   relay_outcome outcome;
   api_error error; ///< set when the proxy itself answered with an error
   bool errored = false;
+  bool holds_client = false; ///< the frontend waits for us and we count as in flight
+
+  /// Hands the connection back to the frontend, once. Also runs if the actor ends abnormally,
+  /// so no connection waits forever on a session that is gone.
+  void release_client() {
+    if (!holds_client)
+      return;
+    holds_client = false;
+    --*env->in_flight;
+    req.client->finish();
+  }
+  ~session_state() { release_client(); }
   static inline const char *name = "session";
 };
 

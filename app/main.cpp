@@ -1,6 +1,6 @@
 // claude-proxy: an Anthropic-compatible endpoint that holds the upstream credentials.
-#include "app/log.hpp"
 #include "app/proxy.hpp"
+#include "core/log.hpp"
 #include "http/api_error.hpp"
 
 #include <boost/asio/signal_set.hpp>

@@ -100,6 +100,12 @@ result<std::uint16_t> proxy_app::start() {
   auto token_url = parse_url(cfg_.token_url);
   if (!token_url)
     return failure{"token URL " + cfg_.token_url + ": " + token_url.error()};
+  // Plain HTTP would carry the credential across the network unencrypted: local upstreams only.
+  for (const auto *u : {&url.value(), &token_url.value()})
+    if (!u->tls && !is_loopback_host(u->host))
+      return failure{"refusing plain http:// to " + u->host +
+                     ": the credential would travel unencrypted (plain HTTP is only for "
+                     "upstreams on this machine; use https://)"};
   std::string tls_error;
   auto tls = make_client_tls_context(cfg_.upstream_ca_file, tls_error);
   if (!tls)
@@ -151,6 +157,7 @@ result<std::uint16_t> proxy_app::start() {
   fo.client_idle_timeout = cfg_.client_idle_timeout;
   fo.client_write_timeout = cfg_.client_write_timeout;
   fo.proxy_api_key = cfg_.proxy_api_key;
+  fo.log_requests = cfg_.log_requests;
   std::vector<net::io_context *> workers;
   for (auto &c : ioc_)
     workers.push_back(c.get());

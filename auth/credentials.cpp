@@ -57,7 +57,7 @@ result<oauth_tokens> parse_claude_credentials(std::string_view text) {
     text = decoded;
   }
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError())
     return failure{std::string("credentials are not valid JSON: ") +
                    rapidjson::GetParseError_En(doc.GetParseError())};
@@ -97,7 +97,7 @@ std::string update_claude_credentials(std::string_view original, const oauth_tok
     decoded = decode_hex(text);
     text = decoded;
   }
-  doc.Parse(text.data(), text.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError() || !doc.IsObject())
     doc.SetObject();
   auto &alloc = doc.GetAllocator();

@@ -30,7 +30,7 @@ refresh_outcome parse_refresh_response(unsigned status, std::string_view body,
                                        std::string_view retry_after,
                                        const std::string &old_refresh_token, std::int64_t now_ms) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   bool is_object = !doc.HasParseError() && doc.IsObject();
   auto string_field = [&](const char *name) -> std::string {
     if (!is_object)

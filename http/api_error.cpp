@@ -1,7 +1,5 @@
 #include "http/api_error.hpp"
 
-#include <cstdio>
-
 namespace proxy {
 
 std::string_view error_type_for_status(unsigned status) {
@@ -34,39 +32,6 @@ std::string_view error_type_for_status(unsigned status) {
 
 api_error make_api_error(unsigned status, std::string message) {
   return api_error{status, std::string(error_type_for_status(status)), std::move(message)};
-}
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 8);
-  for (char c : text) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-  }
-  return out;
 }
 
 std::string error_body(const api_error &err, std::string_view request_id) {

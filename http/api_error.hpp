@@ -1,5 +1,7 @@
 #pragma once
 // Errors the proxy itself produces, in the Anthropic shape clients already understand.
+#include "core/json_escape.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -20,8 +22,5 @@ api_error make_api_error(unsigned status, std::string message);
 
 /// `{"type":"error","error":{"type":..,"message":..},"request_id":..}`.
 std::string error_body(const api_error &err, std::string_view request_id);
-
-/// JSON string escaping for values we embed in bodies we build ourselves.
-std::string json_escape(std::string_view text);
 
 } // namespace proxy

@@ -1,7 +1,10 @@
 #include "http/frontend.hpp"
 
+#include "core/log.hpp"
 #include "http/header_policy.hpp"
 #include "http/relay.hpp"
+
+#include <array>
 
 #include <random>
 
@@ -91,6 +94,58 @@ std::optional<api_error> read_error(const error_code &ec) {
 
 } // namespace
 
+namespace {
+
+/// Ends a connection so that a response just written survives: shut our sending side, then
+/// read and drop what the client still sends (bounded in bytes and time) before closing.
+/// Closing with unread input would reset the connection and could destroy the response.
+task<> close_gracefully(client_link &link) {
+  auto &stream = link.stream();
+  error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  constexpr std::size_t max_drain = 4u << 20;
+  std::size_t drained = 0;
+  std::array<char, 16 * 1024> sink;
+  stream.expires_after(std::chrono::seconds(2));
+  while (!ec && drained < max_drain) {
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await stream.async_read_some(net::buffer(sink), use_tuple);
+    drained += n;
+  }
+  stream.close();
+}
+
+} // namespace
+
+void frontend::log_refusal(const std::string &request_id, const http::request_header<> &req,
+                           const api_error &err, std::chrono::steady_clock::time_point received) {
+  if (!options_.log_requests)
+    return;
+  request_record r;
+  r.id = request_id;
+  r.method = std::string(req.method_string());
+  r.path = std::string(req.target().substr(0, req.target().find('?')));
+  r.status = err.status;
+  r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - received)
+                      .count();
+  r.error = err.message;
+  log_request(r);
+}
+
+std::optional<api_error> frontend::refusal_for(route kind, const http::request_header<> &req) {
+  if (kind == route::not_found)
+    return make_api_error(404, "Not found: " + std::string(req.target().substr(0, 200)));
+  if (kind == route::method_not_allowed)
+    return make_api_error(405, "Method " + std::string(req.method_string()) +
+                                   " is not allowed on this path");
+  if (kind != route::health && !options_.proxy_api_key.empty() &&
+      !client_key_matches(req, options_.proxy_api_key))
+    return make_api_error(401, "Invalid or missing proxy API key (send it as x-api-key or "
+                               "Authorization: Bearer)");
+  return std::nullopt;
+}
+
 task<> frontend::serve(std::shared_ptr<client_link> link) {
   auto &stream = link->stream();
   for (;;) {
@@ -98,21 +153,16 @@ task<> frontend::serve(std::shared_ptr<client_link> link) {
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
     stream.expires_after(options_.client_idle_timeout);
-    auto [hec, hn] = co_await http::async_read_header(stream, link->buffer(), parser, use_tuple);
-    error_code ec = hec;
-    if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
-      // Clients that ask wait (curl: 1 s) before sending the body unless told to go on.
-      http::response<http::empty_body> go_on{http::status::continue_, 11};
-      std::tie(ec, std::ignore) = co_await http::async_write(stream, go_on, use_tuple);
-    }
-    if (!ec && !parser.is_done())
-      std::tie(ec, std::ignore) =
-          co_await http::async_read(stream, link->buffer(), parser, use_tuple);
+    auto [ec, n] = co_await http::async_read_header(stream, link->buffer(), parser, use_tuple);
+    auto received = std::chrono::steady_clock::now();
     auto request_id = new_request_id();
     if (ec) {
       if (auto err = read_error(ec)) {
         link->keep_alive = false; // the rest of the stream cannot be trusted
         co_await write_error(*link, *err, request_id);
+        log_refusal(request_id, parser.get(), *err, received);
+        co_await close_gracefully(*link);
+        co_return;
       }
       break;
     }
@@ -120,32 +170,56 @@ task<> frontend::serve(std::shared_ptr<client_link> link) {
     link->version = req.version();
     link->keep_alive = req.keep_alive();
     link->response_started = false;
+
+    // Judge the request by its head, before accepting a body of up to max_body_bytes.
     auto kind = classify(req.method(), req.target());
-    std::optional<api_error> refusal;
-    if (kind == route::not_found)
-      refusal = make_api_error(404, "Not found: " + std::string(req.target().substr(0, 200)));
-    else if (kind == route::method_not_allowed)
-      refusal = make_api_error(405, "Method " + std::string(req.method_string()) +
-                                        " is not allowed on this path");
-    else if (kind != route::health && !options_.proxy_api_key.empty() &&
-             !client_key_matches(req, options_.proxy_api_key))
-      refusal = make_api_error(401, "Invalid or missing proxy API key (send it as x-api-key "
-                                    "or Authorization: Bearer)");
-    if (refusal) {
-      if (!co_await write_error(*link, *refusal, request_id))
+    if (auto refusal = refusal_for(kind, req)) {
+      bool body_unread = !parser.is_done();
+      if (body_unread)
+        link->keep_alive = false;
+      bool sent = co_await write_error(*link, *refusal, request_id);
+      log_refusal(request_id, req, *refusal, received);
+      if (!sent)
         break;
-    } else {
-      session_request s;
-      s.client = link;
-      s.kind = kind;
-      s.method = req.method();
-      s.target = std::string(req.target());
-      s.headers = std::move(static_cast<http::fields &>(req));
-      s.body = std::make_shared<const std::string>(std::move(req.body()));
-      s.request_id = std::move(request_id);
-      dispatch_(std::move(s));
-      co_await link->wait_finished();
+      if (body_unread) {
+        co_await close_gracefully(*link);
+        co_return;
+      }
+      continue;
     }
+    if (!parser.is_done()) {
+      if (req[http::field::expect] == "100-continue") {
+        // Clients that ask wait (curl: 1 s) before sending the body unless told to go on.
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        std::tie(ec, std::ignore) = co_await http::async_write(stream, go_on, use_tuple);
+      }
+      stream.expires_after(options_.client_idle_timeout); // the body gets a fresh allowance
+      if (!ec)
+        std::tie(ec, std::ignore) =
+            co_await http::async_read(stream, link->buffer(), parser, use_tuple);
+      if (ec) {
+        if (auto err = read_error(ec)) {
+          link->keep_alive = false;
+          co_await write_error(*link, *err, request_id);
+          log_refusal(request_id, req, *err, received);
+          co_await close_gracefully(*link);
+          co_return;
+        }
+        break;
+      }
+    }
+
+    session_request s;
+    s.client = link;
+    s.kind = kind;
+    s.method = req.method();
+    s.target = std::string(req.target());
+    s.headers = std::move(static_cast<http::fields &>(req));
+    s.body = std::make_shared<const std::string>(std::move(req.body()));
+    s.request_id = std::move(request_id);
+    s.received = received;
+    dispatch_(std::move(s));
+    co_await link->wait_finished();
     if (!link->keep_alive || !stream.socket().is_open())
       break;
   }

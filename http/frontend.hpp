@@ -21,6 +21,7 @@ struct frontend_options {
   std::chrono::seconds client_idle_timeout{120};
   std::chrono::seconds client_write_timeout{60};
   std::string proxy_api_key; ///< empty: clients need no key
+  bool log_requests = true;
 };
 
 class frontend {
@@ -40,6 +41,10 @@ public:
 private:
   task<> accept_loop();
   task<> serve(std::shared_ptr<client_link> link);
+  /// The error for a request the frontend refuses by its head alone, if any.
+  std::optional<api_error> refusal_for(route kind, const http::request_header<> &req);
+  void log_refusal(const std::string &request_id, const http::request_header<> &req,
+                   const api_error &err, std::chrono::steady_clock::time_point received);
 
   std::vector<net::io_context *> workers_;
   frontend_options options_;

@@ -47,9 +47,10 @@ bool named_by_connection(const http::fields &client, std::string_view name) {
 }
 
 bool dropped_on_request(std::string_view name) {
-  static constexpr std::array<std::string_view, 7> names = {
+  // expect: the proxy answered 100-continue itself and sends the whole body at once.
+  static constexpr std::array<std::string_view, 8> names = {
       "host",   "content-length",  "authorization", "x-api-key",
-      "cookie", "accept-encoding", "anthropic-beta" /* re-added merged below */};
+      "cookie", "accept-encoding", "expect",        "anthropic-beta" /* merged below */};
   return std::any_of(names.begin(), names.end(), [&](auto n) { return iequals(n, name); });
 }
 

@@ -49,11 +49,14 @@ task<bool> write_body(client_link &client, std::string_view bytes, bool chunked)
   co_return !ec;
 }
 
-/// Sends the request and reads the response head, reconnecting once when a reused connection
-/// turns out to be dead. Returns the parser positioned at the body, or sets out.error.
+/// Sends the request and reads the final response head. A pooled connection the upstream has
+/// closed while idle is replaced before use; after a request was written completely it is
+/// never sent again (a POST may already be generating, and billing).
 task<bool> send_request(upstream_connection &up, const relay_params &p,
                         std::optional<http::response_parser<http::buffer_body>> &parser,
                         relay_outcome &out) {
+  if (up.connected() && !up.idle_and_alive())
+    up.reset();
   for (int attempt = 0;; ++attempt) {
     bool reused = up.connected();
     if (!reused) {
@@ -74,27 +77,37 @@ task<bool> send_request(upstream_connection &up, const relay_params &p,
     up.tcp().expires_after(p.upstream_timeout);
     auto [wec, wn] =
         co_await up.with_stream([&](auto &s) { return http::async_write(s, req, use_tuple); });
-    error_code ec = wec;
-    if (!ec) {
+    if (wec) {
+      // Not all of the request left: the upstream cannot have acted on it.
+      if (reused && attempt == 0 && stale_connection_error(wec)) {
+        up.reset();
+        continue;
+      }
+      up.close();
+      out.error = upstream_io_error(wec, "while sending the request", p.upstream_timeout);
+      co_return false;
+    }
+    // Interim 1xx heads are not the answer: read on until the final one.
+    error_code ec;
+    do {
       parser.emplace();
       parser->body_limit(boost::none); // SSE bodies are unbounded; we never hold them whole
-      auto [rec, rn] = co_await up.with_stream(
+      std::tie(ec, std::ignore) = co_await up.with_stream(
           [&](auto &s) { return http::async_read_header(s, up.buffer(), *parser, use_tuple); });
-      ec = rec;
+    } while (!ec && parser->get().result_int() / 100 == 1);
+    if (ec) {
+      up.close();
+      out.error = upstream_io_error(ec, "before answering", p.upstream_timeout);
+      co_return false;
     }
-    if (!ec) {
-      up.count_use();
-      co_return true;
-    }
-    if (reused && attempt == 0 && stale_connection_error(ec)) {
-      up.reset();
-      continue;
-    }
-    up.close();
-    out.error = upstream_io_error(ec, wec ? "while sending the request" : "before answering",
-                                  p.upstream_timeout);
-    co_return false;
+    up.count_use();
+    co_return true;
   }
+}
+
+/// Statuses whose responses never have a body (RFC 9110 6.4.1).
+bool bodiless(unsigned status, http::verb method) {
+  return status == 204 || status == 304 || method == http::verb::head;
 }
 
 task<> exchange(upstream_connection &up, client_link &client, const relay_params &p,
@@ -121,7 +134,9 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
   copy_response_headers(head, down);
   auto length = parser->content_length();
   bool chunked = false;
-  if (length && !sse) {
+  if (bodiless(out.status, p.method)) {
+    // nop: no body and so no framing
+  } else if (length && !sse) {
     down.content_length(*length);
   } else if (client.version >= 11) {
     down.chunked(true);
@@ -262,7 +277,7 @@ task<bool> write_response(client_link &client, unsigned status, std::string body
   co_return !ec;
 }
 
-task<bool> write_error(client_link &client, const api_error &err, std::string_view request_id) {
+task<bool> write_error(client_link &client, api_error err, std::string request_id) {
   http::fields extra;
   extra.set("request-id", request_id);
   if (err.status == 529 || err.status == 503)

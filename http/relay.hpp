@@ -49,6 +49,6 @@ task<bool> write_response(client_link &client, unsigned status, std::string body
                           std::string_view content_type, const http::fields *extra = nullptr);
 
 /// An Anthropic-shaped error response with a request-id header.
-task<bool> write_error(client_link &client, const api_error &err, std::string_view request_id);
+task<bool> write_error(client_link &client, api_error err, std::string request_id);
 
 } // namespace proxy

@@ -33,7 +33,7 @@ std::variant<message_facts, api_error> check_message_body(std::string_view conte
   if (media != "application/json")
     return make_api_error(400, "Content-Type must be application/json");
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError())
     return make_api_error(400, std::string("Request body is not valid JSON: ") +
                                    rapidjson::GetParseError_En(doc.GetParseError()) + " (at byte " +

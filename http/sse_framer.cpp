@@ -56,7 +56,7 @@ void read_counts(const rapidjson::Value &obj, usage &u) {
 
 void read_usage_json(std::string_view json, usage &u) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject())
     return;
   // message_start nests the message; message_delta and a non-stream message carry usage directly.

@@ -3,6 +3,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include <openssl/ssl.h>
+#include <poll.h>
 
 namespace proxy {
 
@@ -84,6 +85,16 @@ void upstream_connection::close() {
   error_code ec;
   tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
   tcp().close();
+}
+
+bool upstream_connection::idle_and_alive() {
+  if (!connected_ || buffer_.size() > 0)
+    return false;
+  pollfd pfd{};
+  pfd.fd = tcp().socket().native_handle();
+  pfd.events = POLLIN | POLLRDHUP;
+  // Readable while idle means EOF, a reset, a TLS close_notify or stray bytes: unusable.
+  return ::poll(&pfd, 1, 0) == 0;
 }
 
 void upstream_connection::reset() {

@@ -43,6 +43,10 @@ public:
     return url_.tls ? f(*stream_) : f(stream_->next_layer());
   }
 
+  /// For a pooled connection about to be reused: false when the upstream has closed it (or sent
+  /// anything unasked) while it sat idle. Checks without blocking.
+  bool idle_and_alive();
+
   /// Drops the current socket and TLS state so the next connect() starts afresh.
   void reset();
 

@@ -123,7 +123,7 @@ void key(json_writer &w, std::string_view k) {
 // Re-emits a JSON text through the writer (tool input arrives as a string of JSON).
 void put_raw_json(json_writer &w, const std::string &text) {
   rapidjson::Document doc;
-  doc.Parse(text.c_str(), text.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
   if (doc.HasParseError()) {
     w.StartObject();
     w.EndObject();
@@ -372,7 +372,7 @@ std::int64_t estimate_input_tokens(std::string_view body) {
 std::optional<message_request> parse_message_request(std::string_view body, bool require_max_tokens,
                                                      std::string &error) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     error = doc.HasParseError() ? "There was an error parsing the body of your request: invalid "
                                   "JSON."

@@ -598,7 +598,7 @@ private:
   string_response token_grant(const ctx &c) {
     rapidjson::Document doc;
     const std::string &body = c.req.body();
-    doc.Parse(body.data(), body.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
     if (doc.HasParseError() || !doc.IsObject())
       return oauth_error(c, "invalid_request", "Request body must be a JSON object");
     auto text = [&](const char *name) -> std::string {

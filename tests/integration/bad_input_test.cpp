@@ -83,3 +83,47 @@ TEST_CASE("malformed HTTP gets an answer and a closed connection") {
   }
   still_serving(r->port);
 }
+
+TEST_CASE("a refused request is answered before its body is read, and the answer arrives") {
+  auto r = rig::with_api_key();
+  r->cfg.proxy_api_key = "proxy-secret-key";
+  r->start_proxy();
+  raw_client c(r->port);
+  // Announces 20 MiB but sends only a little: the 401 must not wait for (or be lost to) the rest.
+  c.send("POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Content-Length: 20971520\r\n\r\n" +
+         std::string(64 * 1024, ' '));
+  auto out = c.read_until("}", std::chrono::seconds(5));
+  CHECK(out.find("HTTP/1.1 401") == 0);
+  CHECK(out.find("authentication_error") != std::string::npos);
+  CHECK(out.find("Connection: close") != std::string::npos);
+  CHECK(c.closed_by_peer(std::chrono::seconds(5)));
+  CHECK(r->upstream->requests().empty());
+}
+
+TEST_CASE("Expect: 100-continue is answered by the proxy and not sent upstream") {
+  auto r = rig::with_api_key();
+  r->start_proxy();
+  raw_client c(r->port);
+  auto body = message_body(false);
+  c.send("POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Expect: 100-continue\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n");
+  auto interim = c.read_until("\r\n\r\n", std::chrono::seconds(5));
+  CHECK(interim.find("HTTP/1.1 100 Continue\r\n\r\n") == 0);
+  c.send(body);
+  auto out = c.read_until("\"usage\"", std::chrono::seconds(5));
+  CHECK(out.find("HTTP/1.1 200 OK") != std::string::npos);
+  REQUIRE(r->upstream->requests().size() == 1);
+  CHECK(r->upstream->requests()[0].header("expect").empty());
+  CHECK(r->upstream->requests()[0].body == body);
+}
+
+TEST_CASE("plain http:// is refused for upstreams off this machine") {
+  auto cfg = test_config("http://upstream.example:8080"); // never contacted: refused at start
+  cfg.anthropic_api_key = "k";
+  proxy::proxy_app app(cfg);
+  auto started = app.start();
+  REQUIRE_FALSE(started);
+  CHECK(started.error().find("refusing plain http://") == 0);
+}

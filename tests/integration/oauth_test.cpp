@@ -54,7 +54,7 @@ TEST_CASE("20 concurrent requests on an expired token cause exactly one refresh"
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 20; ++i)
-    threads.emplace_back([&] {
+    threads.emplace_back([&, i] {
       if (post_messages(r.port, message_body(i % 2 == 0)).status == 200)
         ++ok;
     });

@@ -15,7 +15,8 @@ const PROXY_KEY = 'proxy-client-key';
 const MODEL = 'claude-sonnet-4-6';
 const children = [];
 
-/** Starts a process and resolves with the first stdout/stderr line matching `pattern`. */
+/** Starts a process and resolves with the first stdout/stderr line matching `pattern` (which
+ * ends with the newline: output may arrive split mid-line). */
 function startAndWaitFor(bin, args, env, pattern) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,11 +43,11 @@ let proxyUrl;
 before(async () => {
   assert.ok(PROXY_BIN && SIM_BIN, 'PROXY_BIN and SIM_BIN must be set (ctest does this)');
   simUrl = await startAndWaitFor(SIM_BIN, ['--port', '0', '--api-key', SIM_KEY], {},
-    /upstream-sim listening on (http:\/\/\S+)/);
+    /upstream-sim listening on (http:\/\/\S+)\r?\n/);
   const home = mkdtempSync(join(tmpdir(), 'proxy-sdk-home-'));
   proxyUrl = await startAndWaitFor(PROXY_BIN, ['--port', '0', '--no-request-log'], {
     HOME: home, ANTHROPIC_API_KEY: SIM_KEY, UPSTREAM_URL: simUrl, PROXY_API_KEY: PROXY_KEY,
-  }, /claude-proxy listening on (http:\/\/\S+)/);
+  }, /claude-proxy listening on (http:\/\/\S+)\r?\n/);
 });
 
 after(() => {

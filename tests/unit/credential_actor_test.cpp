@@ -204,7 +204,7 @@ TEST_CASE("invalid_grant means a new login is needed, and says so") {
   CHECK(f.endpoint->calls() == 1); // no more refreshes with a dead refresh token
   auto st = f.status(a);
   CHECK(st.state == "needs_login");
-  CHECK_FALSE(st.usable());
+  CHECK_FALSE(st.usable);
   CHECK(st.last_error == "token endpoint answered 400 invalid_grant");
 }
 
@@ -224,18 +224,20 @@ TEST_CASE("retryable failures back off; a still-valid token keeps serving") {
       },
       caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
   CHECK(f.status(a).state == "backoff");
+  CHECK(f.status(a).usable); // the old token still serves
   // During the backoff no new refresh is attempted.
   CHECK(f.ask(a, caf::make_message(get_token_atom::value)).ok);
   CHECK(f.endpoint->calls() == 1);
-  // Once the token has expired while the backoff (600 s, as the endpoint asked) still runs,
-  // clients get a clear 503.
+  // Once the token has expired while the backoff (the endpoint asked for 600 s; the proxy caps
+  // it at 300 s) still runs, clients get a clear 503.
   *f.clock += 100'500;
   auto expired = f.ask(a, caf::make_message(get_token_atom::value));
   CHECK(f.endpoint->calls() == 1);
   CHECK_FALSE(expired.ok);
   CHECK(expired.error.status == 503);
-  CHECK(expired.error.message.find("try again in 500 s") != std::string::npos);
+  CHECK(expired.error.message.find("try again in 200 s") != std::string::npos);
   CHECK(expired.error.message.find("429") != std::string::npos);
+  CHECK_FALSE(f.status(a).usable); // so /health answers 503
 }
 
 TEST_CASE("before refreshing, a newer pair in the file is adopted instead") {

@@ -45,3 +45,12 @@ TEST_CASE("message bodies: what is read and what is refused") {
   CHECK(error_of("text/plain", R"({"model":"m","messages":[]})").message.find("Content-Type") == 0);
   CHECK(error_of("", R"({"model":"m","messages":[]})").status == 400);
 }
+
+TEST_CASE("deeply nested JSON is parsed without recursion, so it cannot exhaust the stack") {
+  constexpr int depth = 200000;
+  std::string body =
+      R"({"model":"m","messages":[)" + std::string(depth, '[') + std::string(depth, ']') + "]}";
+  auto r = check_message_body("application/json", body);
+  REQUIRE(std::holds_alternative<message_facts>(r));
+  CHECK(std::get<message_facts>(r).model == "m");
+}

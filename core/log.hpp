@@ -1,0 +1,30 @@
+#pragma once
+// One JSON object per line on stdout. Callers never pass secrets.
+#include "core/json_escape.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace proxy {
+
+/// Writes `{"ts":..,"event":<event>,<fields of object_json>}` atomically as one line.
+/// `object_json` is a JSON object text.
+void log_json(std::string_view event, std::string_view object_json);
+
+/// What the per-request log line says about one request.
+struct request_record {
+  std::string id, method, path, model, upstream_request_id, error;
+  unsigned status = 0;
+  bool stream = false;
+  std::optional<std::int64_t> ttfb_ms;
+  std::int64_t duration_ms = 0;
+  std::int64_t input_tokens = 0, output_tokens = 0, cache_read_input_tokens = 0;
+  std::vector<const char *> flags; ///< e.g. "client_gone", each logged as `"flag":true`
+};
+
+void log_request(const request_record &r);
+
+} // namespace proxy
