@@ -47,7 +47,9 @@ refresh_outcome parse_refresh_response(unsigned status, std::string_view body,
     std::int64_t seconds = 0;
     std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds);
     f.retry_after = std::chrono::seconds(seconds);
-    f.message = "token endpoint answered " + std::to_string(status);
+    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
+    f.message = "token endpoint answered ";
+    f.message += std::to_string(status);
     if (!code.empty())
       f.message += " " + short_text(code);
     if (!description.empty())
