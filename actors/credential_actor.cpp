@@ -1,9 +1,9 @@
 #include "actors/credential_actor.hpp"
 
 #include "auth/credential_store.hpp"
+#include "core/log.hpp"
 
 #include <algorithm>
-#include <iostream>
 
 namespace proxy {
 namespace {
@@ -101,9 +101,11 @@ void start_refresh(state_ptr self) {
   }
   st.refreshing = true;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.setup.endpoint->refresh(st.setup.tokens.refresh_token, [me](refresh_outcome outcome) {
-    caf::anon_send(me, refreshed_atom::value, std::move(outcome));
-  });
+  auto generation = st.generation;
+  st.setup.endpoint->refresh(
+      st.setup.tokens.refresh_token, [me, generation](refresh_outcome outcome) {
+        caf::anon_send(me, refreshed_atom::value, generation, std::move(outcome));
+      });
 }
 
 /// Asks for a token that is fresh enough, refreshing first when it is due. The refresh is
@@ -137,35 +139,98 @@ caf::result<token_reply> want_fresh_token(state_ptr self, const std::string &rej
   return st.waiters.back();
 }
 
-void on_refreshed(state_ptr self, refresh_outcome &outcome) {
+/// The credentials JSON for the current tokens, keeping the other keys of what we were given.
+std::string credentials_json(const credential_state &st) {
+  std::string base = st.setup.source_json;
+  if (!st.setup.store_path.empty())
+    if (auto text = read_text_file(st.setup.store_path))
+      base = text.value();
+  return update_claude_credentials(base, st.setup.tokens);
+}
+
+void log_storage_error(const std::string &detail) {
+  log_json("credential_store_error", "{\"detail\":\"" + json_escape(detail) + "\"}");
+}
+
+/// Storing is done: from now on the new tokens are handed out.
+void refresh_finished(state_ptr self) {
   auto &st = self->state;
   st.refreshing = false;
-  if (auto *tokens = std::get_if<oauth_tokens>(&outcome)) {
-    // The old refresh token is already spent: the new pair must reach the disk before anyone
-    // uses it, or a crash now would lose the only valid refresh token.
-    if (!st.setup.store_path.empty()) {
-      auto original = read_text_file(st.setup.store_path);
-      auto written = write_file_durably(
-          st.setup.store_path,
-          update_claude_credentials(original ? original.value() : std::string{}, *tokens));
-      if (!written) {
-        st.last_error = "refreshed, but could not save the new tokens: " + written.error();
-        std::cerr << R"({"level":"error","msg":"cannot persist rotated OAuth tokens","detail":")"
-                  << json_escape(written.error()) << "\"}" << std::endl;
-      } else {
-        st.last_error.clear();
-      }
-    } else {
+  answer_waiters(self, current_token(st));
+}
+
+void sync_to_sink(state_ptr self) {
+  auto &st = self->state;
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto generation = st.generation;
+  st.setup.sink->store(credentials_json(st), [me, generation](std::string error) {
+    caf::anon_send(me, synced_atom::value, generation, std::move(error));
+  });
+}
+
+void on_synced(state_ptr self, std::uint64_t generation, const std::string &error) {
+  auto &st = self->state;
+  if (generation != st.generation) { // pushed credentials replaced these meanwhile
+    if (st.refreshing)
+      refresh_finished(self);
+    return;
+  }
+  st.unsynced = !error.empty();
+  if (error.empty()) {
+    st.sync_attempts = 0;
+    if (st.last_error.rfind("refreshed, but", 0) == 0)
       st.last_error.clear();
-    }
+    if (st.refreshing)
+      refresh_finished(self);
+    return;
+  }
+  ++st.sync_attempts;
+  log_storage_error(error);
+  if (st.refreshing && st.sync_attempts < 3) {
+    self->delayed_send(self, std::chrono::milliseconds(500 << st.sync_attempts), tick_atom::value);
+    return;
+  }
+  // The old refresh token is spent: serving with the new pair beats failing every request.
+  // Keep trying to store it in the background.
+  st.last_error = "refreshed, but could not store the new tokens: " + error;
+  if (st.refreshing)
+    refresh_finished(self);
+  self->delayed_send(self, std::chrono::seconds(30), tick_atom::value);
+}
+
+void on_refreshed(state_ptr self, std::uint64_t generation, refresh_outcome &outcome) {
+  auto &st = self->state;
+  if (generation != st.generation) {
+    // Fresh credentials were pushed while this grant ran: they win.
+    st.refreshing = false;
+    answer_waiters(self, current_token(st));
+    return;
+  }
+  if (auto *tokens = std::get_if<oauth_tokens>(&outcome)) {
     st.setup.tokens = std::move(*tokens);
     st.last_refresh_ms = now(st);
     st.backoff = std::chrono::seconds{0};
     st.retry_at_ms = 0;
+    st.last_error.clear();
     ++st.refreshes;
-    answer_waiters(self, current_token(st));
+    // The old refresh token is already spent: the new pair must be stored before anyone uses
+    // it, or a crash now would lose the only valid refresh token.
+    if (!st.setup.store_path.empty()) {
+      auto written = write_file_durably(st.setup.store_path, credentials_json(st));
+      if (!written) {
+        st.last_error = "refreshed, but could not save the new tokens: " + written.error();
+        log_storage_error(written.error());
+      }
+    }
+    if (st.setup.sink) {
+      st.sync_attempts = 0;
+      sync_to_sink(self); // waiters are answered once it is stored
+      return;
+    }
+    refresh_finished(self);
     return;
   }
+  st.refreshing = false;
   auto &failed = std::get<refresh_failure>(outcome);
   st.last_error = failed.message;
   if (failed.permanent) {
@@ -177,6 +242,30 @@ void on_refreshed(state_ptr self, refresh_outcome &outcome) {
   st.backoff = std::clamp(failed.retry_after, st.backoff, max_backoff);
   st.retry_at_ms = now(st) + st.backoff.count() * 1000;
   answer_waiters(self, fallback_reply(st));
+}
+
+/// Credentials pushed by the user (the admin route): they replace ours and clear any failure.
+token_reply replace_tokens(state_ptr self, oauth_tokens tokens) {
+  auto &st = self->state;
+  if (st.setup.type != credential_setup::kind::oauth)
+    return error_reply(409, "This proxy does not use OAuth credentials; restart it with them.");
+  ++st.generation;
+  st.setup.tokens = std::move(tokens);
+  st.needs_login = false;
+  st.backoff = std::chrono::seconds{0};
+  st.retry_at_ms = 0;
+  st.sync_attempts = 0;
+  st.unsynced = false;
+  st.last_error.clear();
+  if (!st.setup.store_path.empty())
+    if (auto written = write_file_durably(st.setup.store_path, credentials_json(st)); !written) {
+      st.last_error = "could not save the pushed tokens: " + written.error();
+      log_storage_error(written.error());
+    }
+  // Whoever pushed them stored them already. A grant or sync still running is moot (see
+  // generation) but keeps `refreshing` set until it reports, so no second grant starts.
+  answer_waiters(self, current_token(st));
+  return current_token(st);
 }
 
 credential_status status_of(const credential_state &st) {
@@ -214,7 +303,19 @@ caf::behavior credential_actor(caf::stateful_actor<credential_state> *self,
       [self](refresh_atom, const std::string &rejected) -> caf::result<token_reply> {
         return want_fresh_token(self, rejected);
       },
-      [self](refreshed_atom, refresh_outcome &outcome) { on_refreshed(self, outcome); },
+      [self](refreshed_atom, std::uint64_t generation, refresh_outcome &outcome) {
+        on_refreshed(self, generation, outcome);
+      },
+      [self](synced_atom, std::uint64_t generation, const std::string &error) {
+        on_synced(self, generation, error);
+      },
+      [self](tick_atom) { // retry storing a pair the sink refused
+        if (self->state.unsynced)
+          sync_to_sink(self);
+      },
+      [self](replace_atom, oauth_tokens &tokens) {
+        return replace_tokens(self, std::move(tokens));
+      },
       [self](status_atom) { return status_of(self->state); },
   };
 }

@@ -22,6 +22,8 @@ using refreshed_atom = caf::atom_constant<caf::atom("refreshed")>; ///< internal
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;     ///< (worker) -> lease_reply
 using release_atom = caf::atom_constant<caf::atom("release")>; ///< (connection, reusable)
+using synced_atom = caf::atom_constant<caf::atom("synced")>;   ///< internal: (error or "")
+using replace_atom = caf::atom_constant<caf::atom("replace")>; ///< (oauth_tokens) -> token_reply
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using relay_done_atom = caf::atom_constant<caf::atom("relaydone")>;
 using written_atom = caf::atom_constant<caf::atom("written")>;
@@ -60,5 +62,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::credential_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::lease_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::pool_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::refresh_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::oauth_tokens)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::relay_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<proxy::upstream_connection>)

@@ -172,6 +172,27 @@ void serve_health(state_ptr self) {
           on_actor_error(self, "credential actor"));
 }
 
+/// Fresh credentials pushed from the user's machine (the frontend checked the admin key).
+void replace_credentials(state_ptr self) {
+  auto &st = self->state;
+  auto tokens = parse_claude_credentials(*st.req.body);
+  if (!tokens)
+    return fail(self,
+                make_api_error(400, "Body is not Claude Code credentials: " + tokens.error()));
+  if (tokens->refresh_token.empty() && tokens->expires_at_ms == 0)
+    return fail(self,
+                make_api_error(400, "Credentials carry neither a refresh token nor an expiry"));
+  self->request(st.env->credentials, st.env->actor_timeout, replace_atom::value, tokens.value())
+      .then(
+          [self](token_reply &reply) {
+            if (!reply.ok)
+              return fail(self, std::move(reply.error));
+            self->state.outcome.status = 200;
+            respond(self, 200, R"({"status":"ok","replaced":true})");
+          },
+          on_actor_error(self, "credential actor"));
+}
+
 std::string iso8601(std::int64_t epoch_ms) {
   std::time_t t = epoch_ms / 1000;
   std::tm tm{};
@@ -237,6 +258,9 @@ caf::behavior session_actor(caf::stateful_actor<session_state> *self,
     self->request(st.env->credentials, st.env->actor_timeout, get_token_atom::value)
         .then([self](token_reply &reply) { use_token(self, reply); },
               on_actor_error(self, "credential actor"));
+    break;
+  case route::admin_credentials:
+    replace_credentials(self);
     break;
   default:
     // The frontend answers unknown paths and methods itself.

@@ -78,6 +78,13 @@ const std::vector<option> &options() {
       {"--proxy-api-key", "PROXY_API_KEY",
        "key clients must send (x-api-key or Bearer); prefer the env var",
        text([](config &c, auto &v) { c.proxy_api_key = v; })},
+      {"--admin-key", "PROXY_ADMIN_KEY",
+       "enables POST /admin/credentials (send it as x-admin-key) to swap in fresh OAuth "
+       "credentials without a restart; prefer the env var",
+       text([](config &c, auto &v) { c.admin_key = v; })},
+      {"--credentials-sync-url", "CREDENTIALS_SYNC_URL",
+       "POST each rotated OAuth pair (Claude Code JSON) here and wait for 2xx before using it",
+       text([](config &c, auto &v) { c.credentials_sync_url = v; })},
       {"--max-body-bytes", "MAX_BODY_BYTES", "largest request body (default 33554432)",
        number<std::size_t>([](config &c, std::size_t v) { c.max_body_bytes = v; }, 1)},
       {"--max-header-bytes", "MAX_HEADER_BYTES", "largest request header block (default 65536)",

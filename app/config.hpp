@@ -22,6 +22,8 @@ struct config {
   std::string credentials_file; ///< default ~/.claude/.credentials.json
   std::chrono::seconds refresh_margin{300};
   std::string proxy_api_key;
+  std::string admin_key;            ///< enables POST /admin/credentials (x-admin-key)
+  std::string credentials_sync_url; ///< rotated OAuth pairs are POSTed here before use
   std::size_t max_body_bytes = 32u << 20;
   std::size_t max_header_bytes = 64u << 10;
   std::size_t pool_max_connections = 64;

@@ -43,7 +43,8 @@ result<credential_setup> select_credentials(const config &cfg, std::string &desc
       return failure{"CLAUDE_OAUTH_CREDS: " + parsed.error()};
     s.type = kind::oauth;
     s.tokens = parsed.value();
-    description = "OAuth credentials from CLAUDE_OAUTH_CREDS (rotated tokens kept in memory)";
+    s.source_json = cfg.oauth_creds_json;
+    description = "OAuth credentials from CLAUDE_OAUTH_CREDS";
   } else if (file_exists(cfg.credentials_file)) {
     auto text = read_text_file(cfg.credentials_file);
     if (!text)
@@ -126,6 +127,15 @@ result<std::uint16_t> proxy_app::start() {
   setup.endpoint = std::make_shared<token_client>(ioc_.front()->get_executor(), token_url.value(),
                                                   tls, cfg_.oauth_client_id, cfg_.connect_timeout,
                                                   std::chrono::seconds(30));
+  if (!cfg_.credentials_sync_url.empty()) {
+    // Not held to the https rule: at the edge this is an intercepted call to our own Durable
+    // Object that never leaves the machine.
+    auto sync_url = parse_url(cfg_.credentials_sync_url);
+    if (!sync_url)
+      return failure{"credentials sync URL: " + sync_url.error()};
+    setup.sink = std::make_shared<sync_client>(ioc_.front()->get_executor(), sync_url.value(), tls,
+                                               cfg_.connect_timeout, std::chrono::seconds(30));
+  }
   auto credentials = system_->spawn(credential_actor, std::move(setup));
 
   pool_setup ps;
@@ -157,6 +167,7 @@ result<std::uint16_t> proxy_app::start() {
   fo.client_idle_timeout = cfg_.client_idle_timeout;
   fo.client_write_timeout = cfg_.client_write_timeout;
   fo.proxy_api_key = cfg_.proxy_api_key;
+  fo.admin_key = cfg_.admin_key;
   fo.log_requests = cfg_.log_requests;
   std::vector<net::io_context *> workers;
   for (auto &c : ioc_)

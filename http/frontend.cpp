@@ -134,6 +134,14 @@ void frontend::log_refusal(const std::string &request_id, const http::request_he
 }
 
 std::optional<api_error> frontend::refusal_for(route kind, const http::request_header<> &req) {
+  if (kind == route::admin_credentials) {
+    if (options_.admin_key.empty())
+      return make_api_error(404, "Not found: the admin route is off (no admin key configured)");
+    auto key = req["x-admin-key"];
+    if (!secure_equals(std::string_view(key.data(), key.size()), options_.admin_key))
+      return make_api_error(401, "Invalid or missing x-admin-key");
+    return std::nullopt;
+  }
   if (kind == route::not_found)
     return make_api_error(404, "Not found: " + std::string(req.target().substr(0, 200)));
   if (kind == route::method_not_allowed)

@@ -21,6 +21,7 @@ struct frontend_options {
   std::chrono::seconds client_idle_timeout{120};
   std::chrono::seconds client_write_timeout{60};
   std::string proxy_api_key; ///< empty: clients need no key
+  std::string admin_key;     ///< empty: no admin route
   bool log_requests = true;
 };
 

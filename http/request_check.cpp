@@ -13,6 +13,8 @@ route classify(boost::beast::http::verb method, std::string_view target) {
   };
   if (path == "/health")
     return expect(verb::get, route::health);
+  if (path == "/admin/credentials")
+    return expect(verb::post, route::admin_credentials);
   if (path == "/v1/messages")
     return expect(verb::post, route::messages);
   if (path == "/v1/messages/count_tokens")

@@ -15,7 +15,8 @@ enum class route {
   health,
   messages,
   count_tokens,
-  models, ///< GET /v1/models and /v1/models/{id}: relayed as they are
+  models,            ///< GET /v1/models and /v1/models/{id}: relayed as they are
+  admin_credentials, ///< POST /admin/credentials: fresh OAuth credentials pushed in
   not_found,
   method_not_allowed,
 };

@@ -1,6 +1,6 @@
 #include "http/token_client.hpp"
 
-#include "http/upstream_connection.hpp"
+#include "http/json_post.hpp"
 
 namespace proxy {
 
@@ -26,37 +26,34 @@ void token_client::refresh(std::string refresh_token, std::function<void(refresh
 }
 
 task<refresh_outcome> token_client::exchange(std::string refresh_token) {
-  auto conn = std::make_shared<upstream_connection>(executor_, url_, tls_, 0, 0);
-  if (auto err = co_await conn->connect(connect_timeout_))
-    co_return refresh_failure{false, "token endpoint unreachable: " + err->message, {}};
-  http::request<http::string_body> req{http::verb::post, url_.target(""), 11};
-  if (req.target().empty())
-    req.target("/");
-  req.set(http::field::host, url_.host_header());
-  req.set(http::field::content_type, "application/json");
-  req.set(http::field::accept, "application/json");
-  req.body() = refresh_request_body(refresh_token, client_id_);
-  req.prepare_payload();
-  req.keep_alive(false);
-  conn->tcp().expires_after(timeout_);
-  auto [wec, wn] =
-      co_await conn->with_stream([&](auto &s) { return http::async_write(s, req, use_tuple); });
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(256 * 1024);
-  error_code ec = wec;
-  if (!ec)
-    std::tie(ec, std::ignore) = co_await conn->with_stream(
-        [&](auto &s) { return http::async_read(s, conn->buffer(), parser, use_tuple); });
-  conn->close();
-  if (ec)
-    co_return refresh_failure{false,
-                              std::string("token endpoint ") + (ec == beast::error::timeout
-                                                                    ? "timed out"
-                                                                    : "failed: " + ec.message()),
-                              {}};
-  const auto &res = parser.get();
-  co_return parse_refresh_response(res.result_int(), res.body(), res[http::field::retry_after],
-                                   refresh_token, unix_now_ms());
+  auto reply =
+      co_await post_json(executor_, url_, tls_, refresh_request_body(refresh_token, client_id_),
+                         connect_timeout_, timeout_);
+  if (reply.error)
+    co_return refresh_failure{false, "token endpoint " + *reply.error, {}};
+  co_return parse_refresh_response(reply.status, reply.body, reply.retry_after, refresh_token,
+                                   unix_now_ms());
+}
+
+sync_client::sync_client(net::any_io_executor executor, endpoint_url url,
+                         std::shared_ptr<ssl::context> tls,
+                         std::chrono::milliseconds connect_timeout, std::chrono::seconds timeout)
+    : executor_(std::move(executor)), url_(std::move(url)), tls_(std::move(tls)),
+      connect_timeout_(connect_timeout), timeout_(timeout) {}
+
+void sync_client::store(std::string credentials_json, std::function<void(std::string)> done) {
+  net::co_spawn(
+      executor_,
+      post_json(executor_, url_, tls_, std::move(credentials_json), connect_timeout_, timeout_),
+      [done = std::move(done)](std::exception_ptr e, json_post_reply reply) {
+        if (e)
+          return done("credential sync failed unexpectedly");
+        if (reply.error)
+          return done("credential sync " + *reply.error);
+        if (reply.status / 100 != 2)
+          return done("credential sync answered " + std::to_string(reply.status));
+        done({});
+      });
 }
 
 } // namespace proxy

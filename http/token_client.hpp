@@ -1,5 +1,6 @@
 #pragma once
-// The real token endpoint: POSTs the refresh_token grant over HTTPS (or HTTP for local tests).
+// The real token endpoint and credential sync: JSON POSTs over HTTPS (HTTP for local peers).
+#include "auth/credential_sink.hpp"
 #include "auth/token_endpoint.hpp"
 #include "http/net.hpp"
 #include "http/url.hpp"
@@ -24,6 +25,23 @@ private:
   endpoint_url url_;
   std::shared_ptr<ssl::context> tls_;
   std::string client_id_;
+  std::chrono::milliseconds connect_timeout_;
+  std::chrono::seconds timeout_;
+};
+
+/// Stores rotated credentials by POSTing the Claude Code JSON to a URL (at the edge: the
+/// container's own Durable Object, through outbound interception). Any 2xx means stored.
+class sync_client : public credential_sink {
+public:
+  sync_client(net::any_io_executor executor, endpoint_url url, std::shared_ptr<ssl::context> tls,
+              std::chrono::milliseconds connect_timeout, std::chrono::seconds timeout);
+
+  void store(std::string credentials_json, std::function<void(std::string)> done) override;
+
+private:
+  net::any_io_executor executor_;
+  endpoint_url url_;
+  std::shared_ptr<ssl::context> tls_;
   std::chrono::milliseconds connect_timeout_;
   std::chrono::seconds timeout_;
 };

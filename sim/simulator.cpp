@@ -305,6 +305,10 @@ public:
     if (path == "/v1/oauth/token")
       return method == http::verb::post ? answer(token_grant(c))
                                         : answer(method_not_allowed(c, "POST"));
+    // A stand-in for the edge's credential store: tests read what arrived from requests().
+    if (path == "/_sim/credentials")
+      return method == http::verb::post ? answer(json(c, 200, R"({"stored":true})"))
+                                        : answer(method_not_allowed(c, "POST"));
 
     enum class route { messages, count_tokens, models, model } r;
     std::string_view model_id;

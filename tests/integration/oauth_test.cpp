@@ -146,3 +146,61 @@ TEST_CASE("the proxy key is enforced and never forwarded") {
   // Health stays open for monitors; it carries no secret.
   CHECK(testing::call(r->port, http::verb::get, "/health").status == 200);
 }
+
+TEST_CASE("with a sync URL the rotated pair is POSTed there before it is used") {
+  rig r;
+  auto pair = r.upstream->issue_tokens(std::chrono::hours(1));
+  r.cfg.oauth_creds_json =
+      proxy::update_claude_credentials(R"({"claudeAiOauth":{"subscriptionType":"max"}})",
+                                       {pair.access_token, pair.refresh_token, 1000});
+  r.cfg.credentials_sync_url = r.upstream->base_url() + "/_sim/credentials";
+  r.start_proxy();
+  REQUIRE(post_messages(r.port, message_body(false)).status == 200);
+  auto seen = r.upstream->requests();
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].target == "/v1/oauth/token");
+  CHECK(seen[1].target == "/_sim/credentials");
+  CHECK(seen[2].target == "/v1/messages");
+  auto synced = proxy::parse_claude_credentials(seen[1].body);
+  REQUIRE(synced);
+  CHECK(seen[2].header("authorization") == "Bearer " + synced->access_token);
+  CHECK(synced->refresh_token != pair.refresh_token);
+  CHECK(seen[1].body.find("\"subscriptionType\":\"max\"") != std::string::npos);
+}
+
+TEST_CASE("the admin route swaps in pushed credentials without a restart") {
+  rig r;
+  temp_dir dir;
+  r.cfg.credentials_file = dir.path + "/.credentials.json";
+  write_credentials(r.cfg.credentials_file, {"sk-ant-oat01-dead", "sk-ant-ort01-dead", 1000});
+  r.cfg.admin_key = "admin-secret";
+  r.start_proxy();
+  REQUIRE(post_messages(r.port, message_body(false)).status == 503); // invalid_grant
+  auto fresh = r.upstream->issue_tokens(std::chrono::hours(1));
+  auto body = proxy::update_claude_credentials(
+      "", {fresh.access_token, fresh.refresh_token, fresh.expires_at_ms});
+  auto push = [&](const char *key, const std::string &b) {
+    return testing::call(r.port, http::verb::post, "/admin/credentials", b,
+                         {{"content-type", "application/json"}, {"x-admin-key", key}});
+  };
+  CHECK(push("wrong", body).status == 401);
+  auto bad = push("admin-secret", "{\"nope\":1}");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("claudeAiOauth") != std::string::npos);
+  auto ok = push("admin-secret", body);
+  CHECK(ok.status == 200);
+  CHECK(ok.body.find("\"status\":\"ok\"") != std::string::npos);
+  CHECK(testing::call(r.port, http::verb::get, "/health").status == 200);
+  CHECK(post_messages(r.port, message_body(false)).status == 200);
+  CHECK(r.upstream->requests().back().header("authorization") == "Bearer " + fresh.access_token);
+  // The pushed pair was written to the credentials file too.
+  CHECK(read_credentials(r.cfg.credentials_file).refresh_token == fresh.refresh_token);
+}
+
+TEST_CASE("without an admin key the admin route does not exist") {
+  auto r = rig::with_api_key();
+  r->start_proxy();
+  auto res =
+      testing::call(r->port, http::verb::post, "/admin/credentials", "{}", {{"x-admin-key", ""}});
+  CHECK(res.status == 404);
+}

@@ -90,6 +90,13 @@ struct fixture {
   }
 };
 
+/// Waits (bounded) until `pred` holds.
+template <class Pred> bool eventually_true(Pred pred) {
+  for (int i = 0; i < 500 && !pred(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return pred();
+}
+
 std::string temp_dir() {
   char dir[] = "/tmp/cred-actor-XXXXXX";
   REQUIRE(mkdtemp(dir));
@@ -254,4 +261,113 @@ TEST_CASE("before refreshing, a newer pair in the file is adopted instead") {
   REQUIRE(r.ok);
   CHECK(r.auth.secret == "access-other");
   CHECK(f.endpoint->calls() == 0);
+}
+
+namespace {
+/// Holds each store until the test answers it.
+struct fake_sink : credential_sink {
+  std::mutex m;
+  std::vector<std::string> stored;
+  std::vector<std::function<void(std::string)>> pending;
+  void store(std::string json, std::function<void(std::string)> done) override {
+    std::lock_guard<std::mutex> g(m);
+    stored.push_back(std::move(json));
+    pending.push_back(std::move(done));
+  }
+  std::size_t calls() {
+    std::lock_guard<std::mutex> g(m);
+    return stored.size();
+  }
+  void answer(std::string error) {
+    std::function<void(std::string)> f;
+    {
+      std::lock_guard<std::mutex> g(m);
+      REQUIRE(!pending.empty());
+      f = std::move(pending.front());
+      pending.erase(pending.begin());
+    }
+    f(std::move(error));
+  }
+};
+} // namespace
+
+TEST_CASE("with a sink, a rotated pair is stored there before anyone gets it") {
+  fixture f;
+  auto sink = std::make_shared<fake_sink>();
+  auto setup = f.oauth(-1000);
+  setup.sink = sink;
+  setup.source_json = R"({"claudeAiOauth":{"accessToken":"access-1","subscriptionType":"max"}})";
+  auto a = f.track(f.sys->spawn(credential_actor, setup));
+  caf::scoped_actor self{*f.sys};
+  self->send(a, get_token_atom::value);
+  f.status(a);
+  f.endpoint->answer(oauth_tokens{"access-2", "refresh-2", *f.clock + 3600'000});
+  REQUIRE(eventually_true([&] { return sink->calls() == 1; }));
+  // Not stored yet: nobody has the new token, and /health says a refresh is under way.
+  CHECK(f.status(a).state == "refreshing");
+  self->receive([](token_reply &) { FAIL("answered before the pair was stored"); },
+                caf::after(std::chrono::milliseconds(100)) >> [] {});
+  auto stored = parse_claude_credentials(sink->stored[0]);
+  REQUIRE(stored);
+  CHECK(stored->access_token == "access-2");
+  CHECK(stored->refresh_token == "refresh-2");
+  CHECK(sink->stored[0].find("\"subscriptionType\":\"max\"") != std::string::npos);
+  sink->answer("");
+  self->receive([](token_reply &r) { CHECK(r.auth.secret == "access-2"); },
+                caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  CHECK(f.status(a).state == "ok");
+}
+
+TEST_CASE("a sink that keeps failing: retried, then the pair is used and stored later") {
+  fixture f;
+  auto sink = std::make_shared<fake_sink>();
+  auto setup = f.oauth(-1000);
+  setup.sink = sink;
+  auto a = f.track(f.sys->spawn(credential_actor, setup));
+  caf::scoped_actor self{*f.sys};
+  self->send(a, get_token_atom::value);
+  f.status(a);
+  f.endpoint->answer(oauth_tokens{"access-2", "refresh-2", *f.clock + 3600'000});
+  for (std::size_t i = 1; i <= 3; ++i) {
+    REQUIRE(eventually_true([&] { return sink->calls() == i; }));
+    sink->answer("credential sync answered 503");
+  }
+  self->receive([](token_reply &r) { CHECK(r.auth.secret == "access-2"); },
+                caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  auto st = f.status(a);
+  CHECK(st.last_error ==
+        "refreshed, but could not store the new tokens: credential sync answered 503");
+  CHECK(sink->calls() == 3); // the background retry comes 30 s later
+}
+
+TEST_CASE("pushed credentials replace the old ones and clear a needs-login state") {
+  fixture f;
+  auto a = f.track(f.sys->spawn(credential_actor, f.oauth(-1000)));
+  caf::scoped_actor self{*f.sys};
+  self->send(a, get_token_atom::value);
+  f.status(a);
+  f.endpoint->answer(refresh_failure{true, "token endpoint answered 400 invalid_grant", {}});
+  self->receive([](token_reply &r) { CHECK_FALSE(r.ok); },
+                caf::after(std::chrono::seconds(5)) >> [] { FAIL("no reply"); });
+  REQUIRE(f.status(a).state == "needs_login");
+  auto pushed = f.ask(a, caf::make_message(replace_atom::value, oauth_tokens{"pushed-a", "pushed-r",
+                                                                             *f.clock + 3600'000}));
+  REQUIRE(pushed.ok);
+  CHECK(pushed.auth.secret == "pushed-a");
+  auto st = f.status(a);
+  CHECK(st.state == "ok");
+  CHECK(st.usable);
+  CHECK(f.ask(a, caf::make_message(get_token_atom::value)).auth.secret == "pushed-a");
+}
+
+TEST_CASE("credentials cannot be pushed into a proxy running on an API key") {
+  fixture f;
+  credential_setup s;
+  s.type = credential_setup::kind::api_key;
+  s.secret = "sk";
+  s.now_ms = [] { return std::int64_t{0}; };
+  auto a = f.track(f.sys->spawn(credential_actor, s));
+  auto r = f.ask(a, caf::make_message(replace_atom::value, oauth_tokens{"x", "y", 1}));
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.status == 409);
 }
