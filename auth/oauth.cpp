@@ -51,9 +51,9 @@ refresh_outcome parse_refresh_response(unsigned status, std::string_view body,
     f.message = "token endpoint answered ";
     f.message += std::to_string(status);
     if (!code.empty())
-      f.message += " " + short_text(code);
+      f.message.append(" ").append(short_text(code));
     if (!description.empty())
-      f.message += ": " + short_text(description);
+      f.message.append(": ").append(short_text(description));
     // 4xx other than 408/429 will not get better by retrying the same refresh token.
     if (status >= 400 && status < 500 && status != 408 && status != 429 && code.empty())
       f.permanent = status == 401 || status == 403;
