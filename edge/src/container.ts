@@ -1,0 +1,166 @@
+// The Container-enabled Durable Object that runs claude-proxy. Each instance owns one
+// container; the owner instance in OAuth mode also owns the OAuth pair in its storage.
+import { Container } from '@cloudflare/containers';
+import type { Env } from './env';
+import {
+  loadStored,
+  newestCredentials,
+  parseCredentials,
+  storeCredentials,
+  type StoreOutcome,
+} from './credentials';
+import { CONTAINER_PORT, SYNC_HOST, containerEnv } from './routing';
+import { handleSync } from './sync';
+
+const ADMIN_KEY_KEY = 'proxy:container-admin-key';
+const HEALTH_BODY_LIMIT = 64 * 1024;
+
+export type PushOutcome =
+  | { ok: false; error: string }
+  | {
+      ok: true;
+      store: StoreOutcome;
+      /** What happened in the container: see DEPLOYMENT.md. */
+      container: 'delivered' | 'not_running' | 'rejected' | 'unreachable' | 'skipped';
+      containerStatus?: number;
+    };
+
+export interface InstanceHealth {
+  running: boolean;
+  state: string;
+  /** HTTP status of the container's own /health, when it was asked. */
+  status?: number;
+  /** The container's /health JSON, when it was asked and answered JSON. */
+  health?: unknown;
+  error?: string;
+  /** Where the stored OAuth pair came from and when it expires: never the tokens. */
+  stored_credentials?: { source: string; expires_at: string; stored_at: string };
+}
+
+export class ProxyContainer extends Container<Env> {
+  defaultPort = CONTAINER_PORT;
+
+  // Registered by assignment so the base class's static setter records the handler
+  // (a `static outboundByHost = ...` field would define a property and bypass it).
+  static {
+    this.outboundByHost = { [SYNC_HOST]: handleSync };
+  }
+
+  constructor(ctx: ConstructorParameters<typeof Container<Env>>[0], env: Env) {
+    super(ctx, env);
+    // Idle time before the container is stopped; a stream in flight counts as activity.
+    this.sleepAfter = env.SLEEP_AFTER || '10m';
+  }
+
+  /**
+   * Every proxied request: settle the start environment, then relay (the base class starts
+   * the container if needed and streams both bodies). The port is fixed here rather than
+   * left to the base fetch, which would honour a client's cf-container-target-port header.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    await this.prepareStart();
+    return this.containerFetch(request, CONTAINER_PORT);
+  }
+
+  /**
+   * envVars is read by the base class when it starts the container, so it is filled in
+   * just before any request that may start one. A running container keeps what it was
+   * started with; it gets newer pairs through the admin route instead.
+   */
+  private async prepareStart(): Promise<void> {
+    if (this.ctx.container?.running) return;
+    const stored = await loadStored(this.ctx.storage);
+    const newest = newestCredentials(stored, this.env.CLAUDE_OAUTH_CREDS);
+    // A secret that does not parse still goes through when there is nothing better, so the
+    // proxy fails at start and says why, instead of quietly starting in demo mode.
+    const oauth = newest?.json ?? this.env.CLAUDE_OAUTH_CREDS;
+    this.envVars = containerEnv(this.env, oauth, await this.containerAdminKey());
+  }
+
+  /**
+   * The key the proxy in this container requires on its own /admin/credentials. Random,
+   * made once per instance and kept in storage: it never leaves Cloudflare, and the
+   * Worker never exposes the container's admin route publicly.
+   */
+  private async containerAdminKey(): Promise<string> {
+    let key = await this.ctx.storage.get<string>(ADMIN_KEY_KEY);
+    if (!key) {
+      const bytes = crypto.getRandomValues(new Uint8Array(32));
+      key = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+      await this.ctx.storage.put(ADMIN_KEY_KEY, key);
+    }
+    return key;
+  }
+
+  /** RPC from the sync handler: the container refreshed and sends its new pair. */
+  async syncCredentials(json: string): Promise<StoreOutcome> {
+    const parsed = parseCredentials(json);
+    if (!parsed.ok) throw new Error(parsed.error);
+    return storeCredentials(this.ctx.storage, parsed.credentials, 'sync');
+  }
+
+  /** RPC from the admin route: store a pair pushed by the user, then hand it over. */
+  async pushCredentials(json: string, force = false): Promise<PushOutcome> {
+    const parsed = parseCredentials(json);
+    if (!parsed.ok) return { ok: false, error: parsed.error };
+    const store = await storeCredentials(this.ctx.storage, parsed.credentials, 'push', { force });
+    if (!store.stored) return { ok: true, store, container: 'skipped' };
+    // Only a running container needs telling; a stopped one reads storage when it starts.
+    // Refresh envVars too, in case a request is starting the container right now.
+    if (!this.ctx.container?.running) {
+      await this.prepareStart();
+      return { ok: true, store, container: 'not_running' };
+    }
+    try {
+      const res = await this.ctx.container.getTcpPort(CONTAINER_PORT).fetch('http://container/admin/credentials', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-admin-key': await this.containerAdminKey() },
+        body: parsed.credentials.json,
+      });
+      await res.body?.cancel();
+      return { ok: true, store, container: res.ok ? 'delivered' : 'rejected', containerStatus: res.status };
+    } catch {
+      return { ok: true, store, container: 'unreachable' };
+    }
+  }
+
+  /**
+   * RPC from the edge /health. Asks a running container for its /health directly on the
+   * port, which neither starts a container nor counts as activity (a monitor polling
+   * /health must not keep it awake). With `wake`, starts it like a request would.
+   */
+  async health(wake: boolean): Promise<InstanceHealth> {
+    const report: InstanceHealth = { running: false, state: (await this.getState()).status };
+    const stored = await loadStored(this.ctx.storage);
+    if (stored) {
+      report.stored_credentials = {
+        source: stored.source,
+        expires_at: new Date(stored.expiresAt).toISOString(),
+        stored_at: new Date(stored.storedAt).toISOString(),
+      };
+    }
+    try {
+      let res: Response;
+      if (wake) {
+        await this.prepareStart();
+        res = await this.containerFetch('http://container/health', { method: 'GET' });
+      } else if (this.ctx.container?.running) {
+        res = await this.ctx.container.getTcpPort(CONTAINER_PORT).fetch('http://container/health');
+      } else {
+        return report;
+      }
+      report.running = this.ctx.container?.running ?? false;
+      report.state = (await this.getState()).status;
+      report.status = res.status;
+      const text = await res.text();
+      try {
+        report.health = text.length <= HEALTH_BODY_LIMIT ? JSON.parse(text) : undefined;
+      } catch {
+        report.error = 'container /health did not answer JSON';
+      }
+    } catch (err) {
+      report.error = err instanceof Error ? err.message : 'container /health failed';
+    }
+    return report;
+  }
+}

@@ -1,0 +1,72 @@
+// Which container instance serves a request, and what a starting container is given.
+import type { Env } from './env';
+
+/**
+ * With an API key any number of instances may serve (the key does not change). Without
+ * one the proxy runs on OAuth credentials (or in demo mode), and refresh tokens rotate:
+ * two instances refreshing the same pair would log each other out, so exactly one
+ * instance, under a fixed name, owns them.
+ */
+export type Mode = 'api_key' | 'oauth';
+
+export const OAUTH_OWNER = 'oauth-owner';
+export const POOL_PREFIX = 'pool-';
+export const DEFAULT_API_KEY_INSTANCES = 2;
+const MAX_API_KEY_INSTANCES = 20;
+
+/** The URL the proxy posts rotated pairs to; the Container class intercepts this host. */
+export const SYNC_HOST = 'credentials.internal';
+export const CREDENTIALS_SYNC_URL = `http://${SYNC_HOST}/sync`;
+export const CONTAINER_PORT = 8080;
+
+/** The proxy's own order: ANTHROPIC_API_KEY wins over any OAuth credentials. */
+export function credentialMode(env: Env): Mode {
+  return env.ANTHROPIC_API_KEY ? 'api_key' : 'oauth';
+}
+
+export function apiKeyInstances(env: Env): number {
+  const n = Number.parseInt(env.API_KEY_INSTANCES ?? '', 10);
+  if (!Number.isFinite(n) || n < 1) return DEFAULT_API_KEY_INSTANCES;
+  return Math.min(n, MAX_API_KEY_INSTANCES);
+}
+
+/** Every instance name requests may reach in the current mode (for /health). */
+export function instanceNames(env: Env): string[] {
+  if (credentialMode(env) === 'oauth') return [OAUTH_OWNER];
+  return Array.from({ length: apiKeyInstances(env) }, (_, i) => `${POOL_PREFIX}${i}`);
+}
+
+/**
+ * The instance for one request: the owner with OAuth, a random pool member with an API key.
+ * (This is what getRandom() does, with names of our own so /health can list the pool.)
+ */
+export function pickInstance(env: Env, random: () => number = Math.random): string {
+  const names = instanceNames(env);
+  return names[Math.min(names.length - 1, Math.floor(random() * names.length))]!;
+}
+
+/** Public paths that reach the container; everything else is answered at the edge. */
+export function isProxiedPath(pathname: string): boolean {
+  return pathname.startsWith('/v1/');
+}
+
+/**
+ * The environment of a starting container. OAuth credentials go only to the owner in
+ * OAuth mode: pool members have no use for them and should not hold them.
+ */
+export function containerEnv(
+  env: Env,
+  oauthJson: string | undefined,
+  proxyAdminKey: string,
+): Record<string, string> {
+  const vars: Record<string, string> = {
+    HOST: '0.0.0.0',
+    PORT: String(CONTAINER_PORT),
+    CREDENTIALS_SYNC_URL,
+    PROXY_ADMIN_KEY: proxyAdminKey,
+  };
+  if (env.ANTHROPIC_API_KEY) vars.ANTHROPIC_API_KEY = env.ANTHROPIC_API_KEY;
+  else if (oauthJson) vars.CLAUDE_OAUTH_CREDS = oauthJson;
+  if (env.PROXY_API_KEY) vars.PROXY_API_KEY = env.PROXY_API_KEY;
+  return vars;
+}

@@ -1,0 +1,123 @@
+// The Worker: the public face. It authenticates at the edge, answers what it can itself,
+// and relays /v1/* to a container with both bodies streamed, never buffered.
+import { getContainer } from '@cloudflare/containers';
+import type { Env } from './env';
+import { clientAllowed, secureEquals, unauthorized } from './auth';
+import { apiError, readTextLimited } from './http';
+import { MAX_CREDENTIALS_BYTES, parseCredentials } from './credentials';
+import { OAUTH_OWNER, credentialMode, instanceNames, isProxiedPath, pickInstance } from './routing';
+import type { InstanceHealth } from './container';
+
+export async function handleRequest(request: Request, env: Env): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.pathname === '/health') return health(request, env, url);
+  if (url.pathname === '/admin/credentials') return adminCredentials(request, env, url);
+  if (!isProxiedPath(url.pathname)) return apiError(404, 'not_found_error', `Not found: ${url.pathname}`);
+
+  if (!(await clientAllowed(request.headers, env.PROXY_API_KEY))) return unauthorized();
+  // The Request goes to the Durable Object as it is: its body stream is not touched here,
+  // and the container's response (SSE included) comes back as the same stream.
+  return getContainer(env.PROXY_CONTAINER, pickInstance(env)).fetch(request);
+}
+
+/**
+ * The Worker's own state plus each instance's. A sleeping container is reported as such,
+ * not woken: only `?wake=1` (authenticated like /v1 when PROXY_API_KEY is set) starts it.
+ */
+async function health(request: Request, env: Env, url: URL): Promise<Response> {
+  if (request.method !== 'GET' && request.method !== 'HEAD')
+    return apiError(405, 'invalid_request_error', `Method ${request.method} is not allowed on this path`);
+  const wake = url.searchParams.get('wake') === '1';
+  if (wake && !(await clientAllowed(request.headers, env.PROXY_API_KEY))) return unauthorized();
+
+  const names = instanceNames(env);
+  const containers = await Promise.all(
+    names.map(async (name): Promise<{ name: string } & Partial<InstanceHealth>> => {
+      try {
+        const report: InstanceHealth = await getContainer(env.PROXY_CONTAINER, name).health(wake);
+        return { name, ...report };
+      } catch (err) {
+        return { name, error: err instanceof Error ? err.message : 'instance unreachable' };
+      }
+    }),
+  );
+  // Degraded when an instance could not be asked, or a container that was asked said no.
+  const healthy = containers.every((c) => !c.error && (c.status === undefined || c.status === 200));
+  return Response.json(
+    {
+      status: healthy ? 'ok' : 'degraded',
+      worker: {
+        mode: credentialMode(env),
+        edge_auth: Boolean(env.PROXY_API_KEY),
+        admin_route: Boolean(env.ADMIN_API_KEY),
+        instances: names.length,
+        sleep_after: env.SLEEP_AFTER || '10m',
+      },
+      containers,
+    },
+    { status: healthy ? 200 : 503, headers: { 'cache-control': 'no-store' } },
+  );
+}
+
+/**
+ * POST /admin/credentials (x-admin-key: ADMIN_API_KEY): a Claude Code credentials document,
+ * raw JSON or hex, pushed from the user's machine. Stored in the owner's Durable Object,
+ * then handed to its running container. `?force=1` stores it even if storage holds a pair
+ * that expires later.
+ */
+async function adminCredentials(request: Request, env: Env, url: URL): Promise<Response> {
+  if (!env.ADMIN_API_KEY)
+    return apiError(404, 'not_found_error', 'Not found: the admin route is off (set the ADMIN_API_KEY secret)');
+  if (!(await secureEquals(request.headers.get('x-admin-key') ?? '', env.ADMIN_API_KEY)))
+    return apiError(401, 'authentication_error', 'Invalid or missing x-admin-key');
+  if (request.method !== 'POST')
+    return apiError(405, 'invalid_request_error', `Method ${request.method} is not allowed on this path`);
+  if (credentialMode(env) === 'api_key')
+    return apiError(
+      409,
+      'invalid_request_error',
+      'ANTHROPIC_API_KEY is set: the proxy uses the API key and ignores OAuth credentials',
+    );
+
+  const text = await readTextLimited(request.body, MAX_CREDENTIALS_BYTES);
+  if (text === undefined) return apiError(413, 'request_too_large', 'Credentials body too large');
+  const parsed = parseCredentials(text);
+  if (!parsed.ok) return apiError(400, 'invalid_request_error', parsed.error);
+
+  const force = url.searchParams.get('force') === '1';
+  const outcome = await getContainer(env.PROXY_CONTAINER, OAUTH_OWNER).pushCredentials(parsed.credentials.json, force);
+  if (!outcome.ok) return apiError(400, 'invalid_request_error', outcome.error);
+
+  const expiresAt = new Date(outcome.store.expiresAt).toISOString();
+  if (!outcome.store.stored) {
+    return Response.json(
+      {
+        status: 'not_stored',
+        stored: false,
+        container: outcome.container,
+        stored_expires_at: expiresAt,
+        message: 'Storage holds a pair that expires later; send ?force=1 to replace it anyway',
+      },
+      { status: 409 },
+    );
+  }
+  const messages = {
+    delivered: 'Stored, and the running container switched to it',
+    not_running: 'Stored; no container is running, the next one starts with it',
+    rejected: 'Stored, but the running container refused it; it starts with it next time',
+    unreachable: 'Stored, but the running container could not be reached (starting?); retry',
+    skipped: 'Stored',
+  } as const;
+  const ok = outcome.container === 'delivered' || outcome.container === 'not_running';
+  return Response.json(
+    {
+      status: ok ? 'ok' : 'not_delivered',
+      stored: true,
+      expires_at: expiresAt,
+      container: outcome.container,
+      ...(outcome.containerStatus !== undefined ? { container_status: outcome.containerStatus } : {}),
+      message: messages[outcome.container],
+    },
+    { status: ok ? 200 : 502 },
+  );
+}

@@ -1,0 +1,281 @@
+// The Container class and the credential persistence contract with the proxy:
+// start environment, the sync handler, the admin push, and storage vs secret.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('@cloudflare/containers', () => import('./support/fake-containers'));
+
+import { ProxyContainer } from '../src/container';
+import { CREDENTIALS_KEY } from '../src/credentials';
+import { CREDENTIALS_SYNC_URL } from '../src/routing';
+import { handleSync } from '../src/sync';
+import { handleRequest } from '../src/worker';
+import { creds, makeEnv } from './support/fake-runtime';
+import { proxyApp } from './support/proxy-app';
+
+afterEach(() => vi.restoreAllMocks());
+
+const BASE = 'https://proxy.test';
+const ADMIN = 'admin-key-456';
+const T1 = Date.UTC(2026, 11, 1); // the deployed secret
+const T2 = T1 + 8 * 3600_000; // after the container's first refresh
+const T3 = T2 + 8 * 3600_000; // later still
+
+type TestEnv = ReturnType<typeof makeEnv>;
+const owner = (env: TestEnv) => env.PROXY_CONTAINER.instance('oauth-owner');
+const request = (env: TestEnv, path = '/v1/models', headers: HeadersInit = {}) =>
+  handleRequest(new Request(BASE + path, { headers }), env);
+const stored = (env: TestEnv) => owner(env).storage.data.get(CREDENTIALS_KEY) as { json: string; source: string } | undefined;
+
+/** The proxy in the container posting a rotated pair to CREDENTIALS_SYNC_URL. */
+function containerSync(env: TestEnv, body: string, init: RequestInit = {}, url = CREDENTIALS_SYNC_URL) {
+  const handler = ProxyContainer.outboundByHost![new URL(url).hostname]!;
+  const req = new Request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, ...init });
+  return handler(req, env as any, { containerId: env.PROXY_CONTAINER.idFromName('oauth-owner').toString(), className: 'ProxyContainer' });
+}
+
+function push(env: TestEnv, body: string, query = '') {
+  return handleRequest(
+    new Request(BASE + '/admin/credentials' + query, { method: 'POST', headers: { 'x-admin-key': ADMIN }, body }),
+    env,
+  );
+}
+
+describe('ProxyContainer settings', () => {
+  it('listens on 8080, sleeps after SLEEP_AFTER (10m by default)', () => {
+    expect(owner(makeEnv({ SLEEP_AFTER: '45m' })).object.sleepAfter).toBe('45m');
+    expect(owner(makeEnv({ SLEEP_AFTER: undefined })).object.sleepAfter).toBe('10m');
+    expect(owner(makeEnv()).object.defaultPort).toBe(8080);
+  });
+
+  it('intercepts the sync host with the sync handler', () => {
+    expect(ProxyContainer.outboundByHost).toEqual({ 'credentials.internal': handleSync });
+  });
+
+  it('starts the container with the secret pair, the keys and the sync URL', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), PROXY_API_KEY: 'pk' }, proxyApp());
+    await request(env, '/v1/models', { 'x-api-key': 'pk' });
+    await request(env, '/v1/messages', { 'x-api-key': 'pk' }); // already running: no second start
+    const { starts } = owner(env).container;
+    expect(starts).toHaveLength(1);
+    expect(starts[0]).toEqual({
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      CREDENTIALS_SYNC_URL: 'http://credentials.internal/sync',
+      PROXY_ADMIN_KEY: expect.stringMatching(/^[0-9a-f]{64}$/),
+      CLAUDE_OAUTH_CREDS: creds(T1),
+      PROXY_API_KEY: 'pk',
+    });
+  });
+
+  it('keeps one container admin key per instance across restarts', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
+    await request(env);
+    owner(env).container.stop();
+    await request(env);
+    const [a, b] = owner(env).container.starts;
+    expect(a!.PROXY_ADMIN_KEY).toBe(b!.PROXY_ADMIN_KEY);
+    expect(makeEnv().PROXY_CONTAINER.instance('oauth-owner')).not.toBe(owner(env));
+  });
+});
+
+describe('container refresh → sync → next start', () => {
+  it('a rotated pair reaches storage, and the container started after sleep gets it', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1, 'deployed') }, proxyApp());
+    await request(env);
+    expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe(creds(T1, 'deployed'));
+
+    const res = await containerSync(env, creds(T2, 'rotated'));
+    expect(res.status).toBe(204);
+    expect(stored(env)).toMatchObject({ json: creds(T2, 'rotated'), source: 'sync', expiresAt: T2 });
+
+    owner(env).container.stop(); // sleepAfter passed, or a redeploy
+    await request(env);
+    expect(owner(env).container.starts).toHaveLength(2);
+    // The secret still holds the old pair, whose refresh token is spent: storage wins.
+    expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe(creds(T2, 'rotated'));
+  });
+
+  it('/health shows where the stored pair came from and when it expires, never the tokens', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
+    await containerSync(env, creds(T2, 'rotated'));
+    const text = await (await request(env, '/health')).text();
+    const body = JSON.parse(text) as { containers: { stored_credentials: unknown }[] };
+    expect(body.containers[0]!.stored_credentials).toEqual({
+      source: 'sync',
+      expires_at: new Date(T2).toISOString(),
+      stored_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect(text).not.toContain('sk-ant-');
+  });
+
+  it('answers 204 only once the write has completed', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
+    let release!: () => void;
+    owner(env).storage.gate = new Promise<void>((r) => (release = r));
+    let answered = false;
+    const pending = Promise.resolve(containerSync(env, creds(T2))).then((res) => ((answered = true), res));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    expect(stored(env)).toBeUndefined();
+    release();
+    expect((await pending).status).toBe(204);
+    expect(stored(env)?.json).toBe(creds(T2));
+  });
+
+  it('answers 503 when storage fails, so the proxy retries before using the pair', async () => {
+    const env = makeEnv({}, proxyApp());
+    owner(env).storage.failPuts = true;
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const res = await containerSync(env, creds(T2, 'secret-tag'));
+    expect(res.status).toBe(503);
+    expect(logged).toHaveBeenCalledExactlyOnceWith('credential sync: storage write failed:', 'storage unavailable');
+    expect(JSON.stringify(logged.mock.calls)).not.toContain('secret-tag');
+    expect(await res.json()).toEqual({
+      type: 'error',
+      error: { type: 'api_error', message: 'Credentials could not be stored; retry' },
+    });
+  });
+
+  it('answers 204 but keeps storage when it already holds a newer pair', async () => {
+    const env = makeEnv({}, proxyApp());
+    const logged = vi.spyOn(console, 'log').mockImplementation(() => {});
+    expect((await containerSync(env, creds(T3, 'newest'))).status).toBe(204);
+    expect((await containerSync(env, creds(T2, 'older'))).status).toBe(204);
+    expect(stored(env)?.json).toBe(creds(T3, 'newest'));
+    expect(logged).toHaveBeenCalledExactlyOnceWith('credential sync: storage already holds a newer pair; kept it');
+  });
+
+  it('accepts only a POST of credentials JSON to /sync', async () => {
+    const env = makeEnv({}, proxyApp());
+    const cases: [Promise<Response> | Response, number][] = [
+      [containerSync(env, creds(T2), {}, 'http://credentials.internal/other'), 404],
+      [containerSync(env, creds(T2), { method: 'PUT' }), 405],
+      [containerSync(env, creds(T2), { headers: { 'content-type': 'text/plain' } }), 415],
+      [containerSync(env, 'not json'), 400],
+      [containerSync(env, '{"claudeAiOauth":{"accessToken":"a","refreshToken":"r"}}'), 400],
+      [containerSync(env, 'x'.repeat(70_000)), 413],
+    ];
+    for (const [pending, status] of cases) expect((await pending).status).toBe(status);
+    expect(owner(env).storage.puts).toEqual([]);
+  });
+});
+
+describe('storage vs the CLAUDE_OAUTH_CREDS secret at start', () => {
+  it('a newer secret (a fresh login deployed) wins over storage', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1, 'deployed') }, proxyApp());
+    await request(env);
+    await containerSync(env, creds(T2, 'rotated'));
+    owner(env).container.stop();
+    env.CLAUDE_OAUTH_CREDS = creds(T3, 'relogin'); // `npm run deploy` with a new login
+    await request(env);
+    expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe(creds(T3, 'relogin'));
+  });
+
+  it('an older secret loses to storage', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1, 'deployed') }, proxyApp());
+    await containerSync(env, creds(T2, 'rotated'));
+    await request(env);
+    expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe(creds(T2, 'rotated'));
+  });
+
+  it('a secret that does not parse is passed on when storage is empty, for the proxy to report', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: 'not-json' }, proxyApp());
+    await request(env);
+    expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe('not-json');
+  });
+
+  it('with neither, the container starts without OAuth credentials (demo mode)', async () => {
+    const env = makeEnv({}, proxyApp());
+    await request(env);
+    expect(owner(env).container.currentEnv).not.toHaveProperty('CLAUDE_OAUTH_CREDS');
+  });
+});
+
+describe('pushed credentials (POST /admin/credentials)', () => {
+  it('stores the pair and hands it to the running container with its admin key', async () => {
+    const app = proxyApp();
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), ADMIN_API_KEY: ADMIN }, app);
+    await request(env);
+    const res = await push(env, creds(T2, 'pushed'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      stored: true,
+      expires_at: new Date(T2).toISOString(),
+      container: 'delivered',
+      container_status: 200,
+      message: 'Stored, and the running container switched to it',
+    });
+    expect(stored(env)).toMatchObject({ json: creds(T2, 'pushed'), source: 'push' });
+    expect(app.adminBodies).toEqual([creds(T2, 'pushed')]);
+    const delivery = owner(env).container.received.at(-1)!;
+    expect(delivery.method).toBe('POST');
+    expect(new URL(delivery.url).pathname).toBe('/admin/credentials');
+    expect(delivery.headers.get('content-type')).toBe('application/json');
+    expect(delivery.headers.get('x-admin-key')).toBe(owner(env).container.currentEnv.PROXY_ADMIN_KEY);
+    expect(owner(env).container.starts).toHaveLength(1); // delivered, not restarted
+  });
+
+  it('accepts the hex form the macOS keychain may hold', async () => {
+    const app = proxyApp();
+    const env = makeEnv({ ADMIN_API_KEY: ADMIN }, app);
+    await request(env);
+    const res = await push(env, Buffer.from(creds(T2, 'hex')).toString('hex'));
+    expect(res.status).toBe(200);
+    expect(app.adminBodies).toEqual([creds(T2, 'hex')]);
+  });
+
+  it('with no container running, stores it for the next start without starting one', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), ADMIN_API_KEY: ADMIN }, proxyApp());
+    const res = await push(env, creds(T2, 'pushed'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', stored: true, container: 'not_running' });
+    expect(owner(env).container.starts).toHaveLength(0);
+    await request(env);
+    expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe(creds(T2, 'pushed'));
+  });
+
+  it('refuses a pair older than the stored one unless forced', async () => {
+    const app = proxyApp();
+    const env = makeEnv({ ADMIN_API_KEY: ADMIN }, app);
+    await request(env);
+    await containerSync(env, creds(T3, 'rotated'));
+    const refused = await push(env, creds(T2, 'stale'));
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({
+      status: 'not_stored',
+      stored: false,
+      container: 'skipped',
+      stored_expires_at: new Date(T3).toISOString(),
+      message: 'Storage holds a pair that expires later; send ?force=1 to replace it anyway',
+    });
+    expect(stored(env)?.json).toBe(creds(T3, 'rotated'));
+    expect(app.adminBodies).toEqual([]);
+
+    const forced = await push(env, creds(T2, 'stale'), '?force=1');
+    expect(forced.status).toBe(200);
+    expect(stored(env)?.json).toBe(creds(T2, 'stale'));
+    expect(app.adminBodies).toEqual([creds(T2, 'stale')]);
+  });
+
+  it('reports 502 when the running container refuses it (still stored for the next start)', async () => {
+    const app = proxyApp();
+    app.adminStatus = 503;
+    const env = makeEnv({ ADMIN_API_KEY: ADMIN }, app);
+    await request(env);
+    const res = await push(env, creds(T2, 'pushed'));
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ status: 'not_delivered', stored: true, container: 'rejected', container_status: 503 });
+    expect(stored(env)?.json).toBe(creds(T2, 'pushed'));
+  });
+
+  it('reports 502 when the running container cannot be reached', async () => {
+    const env = makeEnv({ ADMIN_API_KEY: ADMIN }, () => {
+      throw new Error('connection refused');
+    });
+    owner(env).container.running = true; // started, not listening yet
+    const res = await push(env, creds(T2, 'pushed'));
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ status: 'not_delivered', stored: true, container: 'unreachable' });
+  });
+});

@@ -1,0 +1,274 @@
+// The Worker in front: routing, edge auth, streaming, /health, and the admin route's answers.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('@cloudflare/containers', () => import('./support/fake-containers'));
+
+import { handleRequest } from '../src/worker';
+import { creds, makeEnv } from './support/fake-runtime';
+import { proxyApp } from './support/proxy-app';
+
+const BASE = 'https://proxy.test';
+const T1 = Date.UTC(2026, 11, 1);
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('routing', () => {
+  it('OAuth mode: every request goes to the one owner instance', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
+    for (const path of ['/v1/messages', '/v1/models', '/v1/messages/count_tokens']) {
+      const res = await handleRequest(new Request(BASE + path, { method: 'POST' }), env);
+      expect(await res.json()).toEqual({ relayed: path });
+    }
+    expect([...env.PROXY_CONTAINER.instances.keys()]).toEqual(['oauth-owner']);
+    expect(env.PROXY_CONTAINER.instance('oauth-owner').container.received).toHaveLength(3);
+  });
+
+  it('API key mode: requests spread over the pool', async () => {
+    const env = makeEnv({ ANTHROPIC_API_KEY: 'sk-ant-api03-k', API_KEY_INSTANCES: '2' }, proxyApp());
+    const random = vi.spyOn(Math, 'random');
+    random.mockReturnValue(0.2);
+    await handleRequest(new Request(BASE + '/v1/models'), env);
+    random.mockReturnValue(0.8);
+    await handleRequest(new Request(BASE + '/v1/models'), env);
+    expect([...env.PROXY_CONTAINER.instances.keys()].sort()).toEqual(['pool-0', 'pool-1']);
+    expect(env.PROXY_CONTAINER.instance('pool-0').container.starts).toHaveLength(1);
+    expect(env.PROXY_CONTAINER.instance('pool-1').container.starts).toHaveLength(1);
+  });
+
+  it('always relays to port 8080, whatever port header a client sends', async () => {
+    const env = makeEnv({}, proxyApp());
+    const res = await handleRequest(new Request(BASE + '/v1/models', { headers: { 'cf-container-target-port': '9229' } }), env);
+    expect(res.status).toBe(200);
+    expect(env.PROXY_CONTAINER.instance('oauth-owner').container.ports).toEqual([8080]);
+  });
+
+  it('answers other paths itself with an Anthropic-shaped 404, waking nothing', async () => {
+    const env = makeEnv({}, proxyApp());
+    for (const path of ['/', '/v1', '/admin', '/sync', '/favicon.ico']) {
+      const res = await handleRequest(new Request(BASE + path), env);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ type: 'error', error: { type: 'not_found_error', message: `Not found: ${path}` } });
+    }
+    expect(env.PROXY_CONTAINER.instances.size).toBe(0);
+  });
+});
+
+describe('edge auth', () => {
+  const key = 'proxy-key-123';
+  const env = () => makeEnv({ PROXY_API_KEY: key, CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
+
+  it('refuses a missing or wrong key with a 401 before any container is touched', async () => {
+    const e = env();
+    const attempts: Record<string, string>[] = [
+      {},
+      { 'x-api-key': 'wrong' },
+      { authorization: 'Bearer wrong' },
+      { authorization: key }, // not a Bearer token
+    ];
+    for (const headers of attempts) {
+      const res = await handleRequest(new Request(BASE + '/v1/messages', { method: 'POST', headers, body: '{}' }), e);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({
+        type: 'error',
+        error: {
+          type: 'authentication_error',
+          message: 'Invalid or missing proxy API key (send it as x-api-key or Authorization: Bearer)',
+        },
+      });
+    }
+    expect(e.PROXY_CONTAINER.instances.size).toBe(0);
+  });
+
+  it('lets the right key through as x-api-key or Bearer, and passes the header on', async () => {
+    const e = env();
+    const good: Record<string, string>[] = [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }];
+    for (const headers of good) {
+      const res = await handleRequest(new Request(BASE + '/v1/models', { headers }), e);
+      expect(res.status).toBe(200);
+    }
+    const received = e.PROXY_CONTAINER.instance('oauth-owner').container.received;
+    expect(received.map((r) => r.headers.get('x-api-key') ?? r.headers.get('authorization'))).toEqual([key, `Bearer ${key}`]);
+  });
+});
+
+describe('streaming pass-through', () => {
+  it('hands the client Request to the container unread and returns its Response object as is', async () => {
+    const upstream = new Response('data: x\n\n', { headers: { 'content-type': 'text/event-stream' } });
+    let seen: Request | undefined;
+    const env = makeEnv({}, async (request) => {
+      seen = request;
+      return upstream;
+    });
+    const request = new Request(BASE + '/v1/messages', { method: 'POST', body: '{"stream":true}' });
+    const res = await handleRequest(request, env);
+    expect(seen).toBe(request);
+    expect(seen!.bodyUsed).toBe(false);
+    expect(res).toBe(upstream);
+  });
+
+  it('relays request and response bodies chunk by chunk, neither side complete first', async () => {
+    const encoder = new TextEncoder();
+    const decoder = new TextDecoder();
+    let client!: ReadableStreamDefaultController<Uint8Array>;
+    const clientBody = new ReadableStream<Uint8Array>({ start: (c) => void (client = c) });
+
+    let upstream!: ReadableStreamDefaultController<Uint8Array>;
+    let upstreamClosed = false;
+    let containerGotFirst!: (text: string) => void;
+    const firstAtContainer = new Promise<string>((r) => (containerGotFirst = r));
+
+    const env = makeEnv({}, async (request) => {
+      const reader = request.body!.getReader();
+      containerGotFirst(decoder.decode((await reader.read()).value));
+      return new Response(
+        new ReadableStream<Uint8Array>({ start: (c) => void (upstream = c) }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    });
+
+    const request = new Request(BASE + '/v1/messages', { method: 'POST', body: clientBody, duplex: 'half' } as RequestInit);
+    const pending = handleRequest(request, env);
+    client.enqueue(encoder.encode('{"model":'));
+    // The container reads the first part while the client has not finished sending.
+    expect(await firstAtContainer).toBe('{"model":');
+    const res = await pending;
+
+    upstream.enqueue(encoder.encode('event: message_start\n\n'));
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    // The client has the first event while the upstream stream is still open.
+    expect(decoder.decode(first.value)).toBe('event: message_start\n\n');
+    expect(upstreamClosed).toBe(false);
+
+    upstream.enqueue(encoder.encode('event: message_stop\n\n'));
+    upstream.close();
+    upstreamClosed = true;
+    client.close();
+    const second = await reader.read();
+    expect(decoder.decode(second.value)).toBe('event: message_stop\n\n');
+    expect((await reader.read()).done).toBe(true);
+  });
+});
+
+describe('/health', () => {
+  it('reports the Worker and a sleeping container without waking it', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), PROXY_API_KEY: 'k' }, proxyApp());
+    const res = await handleRequest(new Request(BASE + '/health'), env);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      worker: { mode: 'oauth', edge_auth: true, admin_route: false, instances: 1, sleep_after: '10m' },
+      containers: [{ name: 'oauth-owner', running: false, state: 'stopped' }],
+    });
+    expect(env.PROXY_CONTAINER.instance('oauth-owner').container.starts).toHaveLength(0);
+  });
+
+  it("includes a running container's own /health JSON, without counting as a request", async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
+    await handleRequest(new Request(BASE + '/v1/models'), env);
+    const owner = env.PROXY_CONTAINER.instance('oauth-owner');
+    const res = await handleRequest(new Request(BASE + '/health'), env);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { containers: unknown[] };
+    expect(body.containers).toEqual([
+      { name: 'oauth-owner', running: true, state: 'healthy', status: 200, health: { status: 'ok', mode: 'oauth' } },
+    ]);
+    expect(owner.container.starts).toHaveLength(1);
+    expect(owner.container.received.map((r) => new URL(r.url).pathname)).toEqual(['/v1/models', '/health']);
+  });
+
+  it('is 503 degraded when a running container says it cannot serve', async () => {
+    const app = proxyApp();
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, app);
+    await handleRequest(new Request(BASE + '/v1/models'), env);
+    app.healthStatus = 503;
+    const res = await handleRequest(new Request(BASE + '/health'), env);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { status: string; containers: { status: number; health: unknown }[] };
+    expect(body.status).toBe('degraded');
+    expect(body.containers[0]!.status).toBe(503);
+    expect(body.containers[0]!.health).toEqual({ status: 'needs_login', mode: 'oauth' });
+  });
+
+  it('lists every pool instance in API key mode', async () => {
+    const env = makeEnv({ ANTHROPIC_API_KEY: 'sk-ant-api03-k', API_KEY_INSTANCES: '3' }, proxyApp());
+    const body = (await (await handleRequest(new Request(BASE + '/health'), env)).json()) as {
+      worker: { mode: string; instances: number };
+      containers: { name: string }[];
+    };
+    expect(body.worker.mode).toBe('api_key');
+    expect(body.worker.instances).toBe(3);
+    expect(body.containers.map((c) => c.name)).toEqual(['pool-0', 'pool-1', 'pool-2']);
+  });
+
+  it('wakes the container only for ?wake=1 with the proxy key', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), PROXY_API_KEY: 'k' }, proxyApp());
+    const owner = () => env.PROXY_CONTAINER.instance('oauth-owner');
+    const refused = await handleRequest(new Request(BASE + '/health?wake=1'), env);
+    expect(refused.status).toBe(401);
+    expect(env.PROXY_CONTAINER.instances.size).toBe(0);
+
+    const res = await handleRequest(new Request(BASE + '/health?wake=1', { headers: { 'x-api-key': 'k' } }), env);
+    expect(res.status).toBe(200);
+    expect(owner().container.starts).toHaveLength(1);
+    const body = (await res.json()) as { containers: { running: boolean; health: unknown }[] };
+    expect(body.containers[0]).toMatchObject({ running: true, health: { status: 'ok', mode: 'oauth' } });
+  });
+
+  it('refuses methods other than GET and HEAD', async () => {
+    const res = await handleRequest(new Request(BASE + '/health', { method: 'POST' }), makeEnv());
+    expect(res.status).toBe(405);
+  });
+});
+
+describe('admin route refusals', () => {
+  const admin = 'admin-key-456';
+  const post = (headers: Record<string, string>, body: BodyInit = creds(T1), query = '') =>
+    new Request(BASE + '/admin/credentials' + query, { method: 'POST', headers, body });
+
+  it('is off (404) without ADMIN_API_KEY', async () => {
+    const res = await handleRequest(post({ 'x-admin-key': '' }), makeEnv());
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      error: { type: 'not_found_error', message: 'Not found: the admin route is off (set the ADMIN_API_KEY secret)' },
+    });
+  });
+
+  it('needs the admin key (the proxy key is not enough), then POST', async () => {
+    const env = makeEnv({ ADMIN_API_KEY: admin, PROXY_API_KEY: 'pk' }, proxyApp());
+    const wrong: Record<string, string>[] = [{}, { 'x-admin-key': 'nope' }, { 'x-api-key': 'pk' }, { authorization: `Bearer ${admin}` }];
+    for (const headers of wrong) {
+      const res = await handleRequest(post(headers), env);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({
+        type: 'error',
+        error: { type: 'authentication_error', message: 'Invalid or missing x-admin-key' },
+      });
+    }
+    const get = await handleRequest(new Request(BASE + '/admin/credentials', { headers: { 'x-admin-key': admin } }), env);
+    expect(get.status).toBe(405);
+    expect(env.PROXY_CONTAINER.instances.size).toBe(0);
+  });
+
+  it('refuses bodies that are not credentials, or too large', async () => {
+    const env = makeEnv({ ADMIN_API_KEY: admin }, proxyApp());
+    const bad = await handleRequest(post({ 'x-admin-key': admin }, '{"claudeAiOauth":{"accessToken":"a"}}'), env);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'claudeAiOauth.refreshToken missing' },
+    });
+    const big = await handleRequest(post({ 'x-admin-key': admin }, 'x'.repeat(70_000)), env);
+    expect(big.status).toBe(413);
+    expect(env.PROXY_CONTAINER.instances.size).toBe(0);
+  });
+
+  it('refuses OAuth credentials when an API key is in use (409)', async () => {
+    const env = makeEnv({ ADMIN_API_KEY: admin, ANTHROPIC_API_KEY: 'sk-ant-api03-k' }, proxyApp());
+    const res = await handleRequest(post({ 'x-admin-key': admin }), env);
+    expect(res.status).toBe(409);
+    expect(env.PROXY_CONTAINER.instances.size).toBe(0);
+  });
+});
