@@ -36,7 +36,8 @@ struct config {
       60}; ///< a client that reads nothing for this long is dropped
   int actor_threads = 1;
   int io_threads = 1;
-  bool demo = false; ///< force demo mode (bundled simulator) even with credentials
+  bool demo = false;                ///< force demo mode (bundled simulator) even with credentials
+  bool require_credentials = false; ///< no credential is an error, never demo mode
   bool log_requests = true;
   bool healthcheck = false; ///< probe /health of a running proxy and exit
   bool help = false;

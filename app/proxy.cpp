@@ -30,6 +30,8 @@ result<credential_setup> select_credentials(const config &cfg, std::string &desc
   credential_setup s;
   s.refresh_margin = cfg.refresh_margin;
   using kind = credential_setup::kind;
+  if (cfg.demo && cfg.require_credentials)
+    return failure{"--demo and REQUIRE_CREDENTIALS contradict each other"};
   if (cfg.demo) {
     s.type = kind::simulator;
     description = "demo mode (--demo)";
@@ -60,6 +62,10 @@ result<credential_setup> select_credentials(const config &cfg, std::string &desc
     s.type = kind::bearer;
     s.secret = cfg.oauth_static_token;
     description = "OAuth token from CLAUDE_CODE_OAUTH_TOKEN (no refresh)";
+  } else if (cfg.require_credentials) {
+    return failure{"no credential found (ANTHROPIC_API_KEY, CLAUDE_OAUTH_CREDS, " +
+                   cfg.credentials_file +
+                   ", CLAUDE_CODE_OAUTH_TOKEN) and REQUIRE_CREDENTIALS is set, so no demo mode"};
   } else {
     s.type = kind::simulator;
     description = "no credentials found: DEMO MODE";

@@ -155,3 +155,31 @@ TEST_CASE("no credentials: demo mode, said loudly in /health") {
   CHECK(res.body.find("event: message_stop") != std::string::npos);
   CHECK(WEXITSTATUS(p.stop(SIGTERM)) == 0);
 }
+
+TEST_CASE("REQUIRE_CREDENTIALS: no credential is an error, not demo mode") {
+  temp_dir dir;
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  std::string bin = proxy_bin(), home = "HOME=" + dir.path, require = "REQUIRE_CREDENTIALS=1";
+  std::vector<char *> argv = {bin.data(), nullptr};
+  std::vector<char *> envp = {home.data(), require.data(), nullptr};
+  pid_t pid;
+  REQUIRE(posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), envp.data()) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid); // it must exit by itself
+  std::string err;
+  char buf[512];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
+    err.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(err.find("no credential found") != std::string::npos);
+  CHECK(err.find("DEMO MODE") == std::string::npos);
+}
