@@ -100,7 +100,6 @@ task<bool> send_request(upstream_connection &up, const relay_params &p,
       out.error = upstream_io_error(ec, "before answering", p.upstream_timeout);
       co_return false;
     }
-    up.count_use();
     co_return true;
   }
 }

@@ -26,9 +26,6 @@ public:
   std::uint64_t id() const { return id_; }
   const endpoint_url &url() const { return url_; }
   bool connected() const { return connected_; }
-  /// How many requests this connection carried before the current one.
-  int uses() const { return uses_; }
-  void count_use() { ++uses_; }
 
   /// Resolves, connects and (for https) does the TLS handshake with SNI and verification.
   /// Returns the error the client should see, if any.
@@ -66,7 +63,6 @@ private:
   std::size_t worker_;
   std::uint64_t id_;
   bool connected_ = false;
-  int uses_ = 0;
 };
 
 } // namespace proxy

@@ -2,6 +2,8 @@
 #include "actors/credential_actor.hpp"
 #include "auth/credential_store.hpp"
 
+#include "actor_fixture.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <mutex>
@@ -38,17 +40,10 @@ struct fake_endpoint : token_endpoint {
   }
 };
 
-struct fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
+struct fixture : actor_fixture {
   std::shared_ptr<fake_endpoint> endpoint = std::make_shared<fake_endpoint>();
   std::shared_ptr<std::atomic<std::int64_t>> clock =
       std::make_shared<std::atomic<std::int64_t>>(1'000'000'000);
-  fixture() {
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-    cfg.set("scheduler.max-threads", size_t{2});
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
   credential_setup oauth(std::int64_t expires_in_ms, std::string store = "") {
     credential_setup s;
     s.type = credential_setup::kind::oauth;
@@ -61,41 +56,12 @@ struct fixture {
     return s;
   }
   token_reply ask(const caf::actor &a, caf::message msg) {
-    caf::scoped_actor self{*sys};
-    token_reply out;
-    self->request(a, std::chrono::seconds(5), std::move(msg))
-        .receive([&](token_reply &r) { out = std::move(r); },
-                 [&](caf::error &e) { FAIL(sys->render(e)); });
-    return out;
+    return actor_fixture::ask<token_reply>(a, std::move(msg));
   }
   credential_status status(const caf::actor &a) {
-    caf::scoped_actor self{*sys};
-    credential_status out;
-    self->request(a, std::chrono::seconds(5), status_atom::value)
-        .receive([&](credential_status &s) { out = s; },
-                 [&](caf::error &e) { FAIL(sys->render(e)); });
-    return out;
-  }
-  std::vector<caf::actor> spawned;
-  caf::actor track(caf::actor a) {
-    spawned.push_back(a);
-    return a;
-  }
-  // Every actor ends before the system (and the io_context its connections use) goes away.
-  ~fixture() {
-    for (auto &a : spawned)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    sys->await_all_actors_done();
-    sys.reset();
+    return actor_fixture::ask<credential_status>(a, status_atom::value);
   }
 };
-
-/// Waits (bounded) until `pred` holds.
-template <class Pred> bool eventually_true(Pred pred) {
-  for (int i = 0; i < 500 && !pred(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return pred();
-}
 
 std::string temp_dir() {
   char dir[] = "/tmp/cred-actor-XXXXXX";

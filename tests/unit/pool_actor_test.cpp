@@ -1,23 +1,22 @@
 // The pool actor's bookkeeping with unconnected connection objects: no sockets.
 #include "actors/pool_actor.hpp"
 
+#include "actor_fixture.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace proxy;
 
 namespace {
 
-struct fixture {
+/// Connections refer to this io_context: it is a base listed first, so it outlives the actors.
+struct io_holder {
   net::io_context ioc; // never run: connections are only bookkept here
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
+};
+
+struct fixture : io_holder, actor_fixture {
   std::shared_ptr<ssl::context> tls = std::make_shared<ssl::context>(ssl::context::tls_client);
   int made = 0;
-  fixture() {
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-    cfg.set("scheduler.max-threads", size_t{2});
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
   caf::actor spawn(std::size_t max, std::chrono::milliseconds max_wait) {
     pool_setup s;
     s.max_connections = max;
@@ -30,30 +29,11 @@ struct fixture {
     };
     return track(sys->spawn(pool_actor, s));
   }
-  lease_reply lease(caf::scoped_actor &self, const caf::actor &pool) {
-    lease_reply out;
-    self->request(pool, std::chrono::seconds(5), lease_atom::value, std::size_t{0})
-        .receive([&](lease_reply &r) { out = std::move(r); },
-                 [&](caf::error &e) { FAIL(sys->render(e)); });
-    return out;
+  lease_reply lease(caf::scoped_actor &, const caf::actor &pool) {
+    return ask<lease_reply>(pool, lease_atom::value, std::size_t{0});
   }
-  pool_status status(caf::scoped_actor &self, const caf::actor &pool) {
-    pool_status out;
-    self->request(pool, std::chrono::seconds(5), status_atom::value)
-        .receive([&](pool_status &s) { out = s; }, [&](caf::error &e) { FAIL(sys->render(e)); });
-    return out;
-  }
-  std::vector<caf::actor> spawned;
-  caf::actor track(caf::actor a) {
-    spawned.push_back(a);
-    return a;
-  }
-  // Every actor ends before the system (and the io_context its connections use) goes away.
-  ~fixture() {
-    for (auto &a : spawned)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    sys->await_all_actors_done();
-    sys.reset();
+  pool_status status(caf::scoped_actor &, const caf::actor &pool) {
+    return ask<pool_status>(pool, status_atom::value);
   }
 };
 
