@@ -24,7 +24,7 @@ class sse_framer {
 public:
   /// `max_pending`: an event larger than this is released in pieces rather than held, so a
   /// single stream never buffers more than this many bytes.
-  explicit sse_framer(std::size_t max_pending = 1 << 20) : max_pending_(max_pending) {}
+  explicit sse_framer(std::size_t max_pending = 256 * 1024) : max_pending_(max_pending) {}
 
   /// Adds bytes read from the upstream and returns the bytes of every event now complete
   /// (possibly empty). The view stays valid until the next call.
