@@ -42,17 +42,22 @@ read -r passed failed < <(node -e '
   try { const r = require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests || (r.success ? 0 : 1)); }
   catch { console.log(0, 1); }' "$work/vitest.json")
 
-# The bundle check validates wrangler.toml and bundles the Worker without Docker. The image
-# path must exist; until the Dockerfile is in the tree, check against a placeholder copy.
+# The bundle check validates wrangler.toml and bundles the Worker without Docker. wrangler
+# keeps scratch files in .wrangler/ next to its config, so it checks a copy of wrangler.toml
+# in the scratch directory with `main` and `image` made absolute: nothing is left in the
+# repository. The image path must exist; until the Dockerfile is in the tree, check against
+# a placeholder.
 echo "edge: wrangler deploy --dry-run"
-config="$root/wrangler.toml"
-if [ ! -f "$root/Dockerfile" ]; then
+mkdir -p "$work/config"
+dockerfile="$root/Dockerfile"
+if [ ! -f "$dockerfile" ]; then
   echo "edge: no Dockerfile in the repository yet: checking the bundle with a placeholder image"
-  mkdir -p "$work/config"
-  printf 'FROM scratch\n' >"$work/config/Dockerfile"
-  sed "s#^main = \"edge/#main = \"$edge/#" "$root/wrangler.toml" >"$work/config/wrangler.toml"
-  config="$work/config/wrangler.toml"
+  dockerfile="$work/config/Dockerfile"
+  printf 'FROM scratch\n' >"$dockerfile"
 fi
+sed -e "s#^main = \"edge/#main = \"$edge/#" -e "s#^image = \"\./Dockerfile\"#image = \"$dockerfile\"#" \
+  "$root/wrangler.toml" >"$work/config/wrangler.toml"
+config="$work/config/wrangler.toml"
 if wrangler deploy --dry-run --outdir "$work/bundle" --containers-rollout=none --config "$config" >"$work/wrangler.log" 2>&1 &&
   grep -q 'class ProxyContainer\|ProxyContainer = class' "$work/bundle/index.js"; then
   echo "edge: bundle ok ($(wc -c <"$work/bundle/index.js") bytes)"

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// npm run deploy: upload the credential (and the keys found in the environment) as
-// Worker secrets through wrangler's standard input, then `wrangler deploy`, which builds
-// the container image with the local Docker. See DEPLOYMENT.md.
+// npm run deploy [-- --credentials] [-- --delete-api-key]: upload the credential (and the
+// keys found in the environment) as Worker secrets through wrangler's standard input, then
+// `wrangler deploy`, which builds the container image with the local Docker. What is
+// uploaded is decided in lib/plan.mjs; see DEPLOYMENT.md.
 import { describeExpiry, findCredentials } from './lib/credentials.mjs';
-import { loggedIn, putSecret, run, wrangler, wranglerEnv } from './lib/wrangler.mjs';
+import { parseDeployArgs, planSecrets } from './lib/plan.mjs';
+import { deleteSecret, listSecrets, loggedIn, putSecret, run, wrangler, wranglerEnv } from './lib/wrangler.mjs';
 
 function fail(message) {
   console.error(`\n✘ ${message}`);
@@ -18,6 +20,13 @@ async function dockerRunning() {
   } catch {
     return false; // not installed
   }
+}
+
+let flags;
+try {
+  flags = parseDeployArgs(process.argv.slice(2));
+} catch (err) {
+  fail(err.message);
 }
 
 if (!(await loggedIn())) {
@@ -36,31 +45,40 @@ try {
 } catch (err) {
   fail(err.message);
 }
-
-const secrets = [];
 if (credential.kind === 'api_key') {
   console.log(`Credential: Anthropic API key from ${credential.source}.`);
-  secrets.push(['ANTHROPIC_API_KEY', credential.value]);
 } else {
   console.log(`Credential: Claude Code OAuth pair from ${credential.source}, ${describeExpiry(credential.expiresAt)}.`);
   console.log(
     "Note: Anthropic's terms say subscription OAuth credentials are for Claude Code and Claude.ai and\n" +
       'not permitted in other tools; API keys are the supported way. See README.md.',
   );
-  secrets.push(['CLAUDE_OAUTH_CREDS', credential.json]);
-}
-// Optional keys: uploaded when set in the environment, otherwise the stored ones stay.
-for (const name of ['PROXY_API_KEY', 'ADMIN_API_KEY']) {
-  if (process.env[name]) secrets.push([name, process.env[name]]);
-}
-if (!process.env.PROXY_API_KEY) {
-  console.log(
-    'PROXY_API_KEY is not set here: the secret stored by an earlier deploy stays. Without one, anyone\n' +
-      'who finds the Worker URL can use your credential (set PROXY_API_KEY and deploy again).',
-  );
 }
 
-for (const [name, value] of secrets) {
+// Which secrets the Worker already has (names only; none on the first deploy).
+let existing;
+try {
+  existing = await listSecrets();
+} catch (err) {
+  fail(err.message);
+}
+
+const plan = planSecrets({ credential, existing, flags, env: process.env });
+if (!plan.ok) fail(plan.error);
+for (const note of plan.notes) console.log(note);
+
+for (const name of plan.deletes) {
+  console.log(`\nDeleting secret ${name} ...`);
+  try {
+    await deleteSecret(name);
+    // wrangler asks for confirmation on a terminal: check it is really gone.
+    if ((await listSecrets()).has(name)) fail(`${name} is still set (deletion not confirmed?); nothing was uploaded or deployed.`);
+  } catch (err) {
+    fail(err.message);
+  }
+}
+
+for (const [name, value] of plan.uploads) {
   console.log(`\nUploading secret ${name} ...`);
   try {
     await putSecret(name, value);

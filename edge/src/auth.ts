@@ -22,19 +22,27 @@ export async function secureEquals(given: string, expected: string): Promise<boo
   return diff === 0;
 }
 
-/** The key a client presented: x-api-key first, else an Authorization: Bearer token. */
-export function clientKey(headers: Headers): string | undefined {
-  const apiKey = headers.get('x-api-key');
-  if (apiKey !== null) return apiKey;
-  const match = /^Bearer\s+(.+)$/i.exec(headers.get('authorization') ?? '');
-  return match?.[1]?.trim();
+/** The keys a client presented: the x-api-key header and an Authorization: Bearer token. */
+export function clientKeys(headers: Headers): { apiKey?: string; bearer?: string } {
+  const apiKey = headers.get('x-api-key') ?? undefined;
+  const bearer = /^Bearer\s+(.+)$/i.exec(headers.get('authorization') ?? '')?.[1]?.trim();
+  return { apiKey, bearer };
 }
 
-/** True when no key is configured, or when the client presented the configured key. */
+/**
+ * True when no key is configured, or when either header carries the configured key: the
+ * same rule as the C++ proxy, so a request the edge lets through is never refused by the
+ * proxy for its key, and the other way round. Both headers are always compared, each in
+ * constant time, so the timing does not tell which one matched.
+ */
 export async function clientAllowed(headers: Headers, proxyApiKey: string | undefined): Promise<boolean> {
   if (!proxyApiKey) return true;
-  const key = clientKey(headers);
-  return key !== undefined && (await secureEquals(key, proxyApiKey));
+  const { apiKey, bearer } = clientKeys(headers);
+  const [apiKeyOk, bearerOk] = await Promise.all([
+    secureEquals(apiKey ?? '', proxyApiKey),
+    secureEquals(bearer ?? '', proxyApiKey),
+  ]);
+  return (apiKey !== undefined && apiKeyOk) || (bearer !== undefined && bearerOk);
 }
 
 export function unauthorized(): Response {

@@ -4,11 +4,14 @@ import { Container } from '@cloudflare/containers';
 import type { Env } from './env';
 import {
   loadStored,
-  newestCredentials,
+  noCredentialMessage,
   parseCredentials,
+  startCredential,
   storeCredentials,
+  type StartCredential,
   type StoreOutcome,
 } from './credentials';
+import { apiError } from './http';
 import { CONTAINER_PORT, SYNC_HOST, containerEnv } from './routing';
 import { handleSync } from './sync';
 
@@ -28,12 +31,14 @@ export type PushOutcome =
 export interface InstanceHealth {
   running: boolean;
   state: string;
+  /** What a (re)started container gets: 'none' means it would not be started at all. */
+  credential: StartCredential['kind'];
   /** HTTP status of the container's own /health, when it was asked. */
   status?: number;
-  /** The container's /health JSON, when it was asked and answered JSON. */
+  /** The container's /health JSON, when it was asked with `detail` and answered JSON. */
   health?: unknown;
   error?: string;
-  /** Where the stored OAuth pair came from and when it expires: never the tokens. */
+  /** Where the stored OAuth pair came from and when it expires (with `detail`): never the tokens. */
   stored_credentials?: { source: string; expires_at: string; stored_at: string };
 }
 
@@ -56,9 +61,12 @@ export class ProxyContainer extends Container<Env> {
    * Every proxied request: settle the start environment, then relay (the base class starts
    * the container if needed and streams both bodies). The port is fixed here rather than
    * left to the base fetch, which would honour a client's cf-container-target-port header.
+   * With no credential at all, no container is started: the answer is an Anthropic-shaped
+   * 503 saying how to configure one.
    */
   override async fetch(request: Request): Promise<Response> {
-    await this.prepareStart();
+    const start = await this.prepareStart();
+    if (start.kind === 'none') return apiError(503, 'api_error', noCredentialMessage(start.reason));
     return this.containerFetch(request, CONTAINER_PORT);
   }
 
@@ -67,14 +75,13 @@ export class ProxyContainer extends Container<Env> {
    * just before any request that may start one. A running container keeps what it was
    * started with; it gets newer pairs through the admin route instead.
    */
-  private async prepareStart(): Promise<void> {
-    if (this.ctx.container?.running) return;
-    const stored = await loadStored(this.ctx.storage);
-    const newest = newestCredentials(stored, this.env.CLAUDE_OAUTH_CREDS);
-    // A secret that does not parse still goes through when there is nothing better, so the
-    // proxy fails at start and says why, instead of quietly starting in demo mode.
-    const oauth = newest?.json ?? this.env.CLAUDE_OAUTH_CREDS;
+  private async prepareStart(): Promise<StartCredential | { kind: 'running' }> {
+    if (this.ctx.container?.running) return { kind: 'running' };
+    const credential = startCredential(this.env, await loadStored(this.ctx.storage));
+    if (credential.kind === 'none') return credential;
+    const oauth = credential.kind === 'oauth' ? credential.json : undefined;
     this.envVars = containerEnv(this.env, oauth, await this.containerAdminKey());
+    return credential;
   }
 
   /**
@@ -92,7 +99,10 @@ export class ProxyContainer extends Container<Env> {
     return key;
   }
 
-  /** RPC from the sync handler: the container refreshed and sends its new pair. */
+  /**
+   * RPC from the sync handler: the container refreshed and sends the pair it is about to
+   * use. Always stored (see storeCredentials): the container knows which pair is live.
+   */
   async syncCredentials(json: string): Promise<StoreOutcome> {
     const parsed = parseCredentials(json);
     if (!parsed.ok) throw new Error(parsed.error);
@@ -127,12 +137,18 @@ export class ProxyContainer extends Container<Env> {
   /**
    * RPC from the edge /health. Asks a running container for its /health directly on the
    * port, which neither starts a container nor counts as activity (a monitor polling
-   * /health must not keep it awake). With `wake`, starts it like a request would.
+   * /health must not keep it awake). With `wake`, starts it like a request would (unless
+   * there is no credential). Without `detail` (a caller without the proxy key) only what
+   * the overall status needs: no /health body, no stored-pair metadata, no error text.
    */
-  async health(wake: boolean): Promise<InstanceHealth> {
-    const report: InstanceHealth = { running: false, state: (await this.getState()).status };
+  async health({ wake = false, detail = true }: { wake?: boolean; detail?: boolean } = {}): Promise<InstanceHealth> {
     const stored = await loadStored(this.ctx.storage);
-    if (stored) {
+    const report: InstanceHealth = {
+      running: false,
+      state: (await this.getState()).status,
+      credential: startCredential(this.env, stored).kind,
+    };
+    if (stored && detail) {
       report.stored_credentials = {
         source: stored.source,
         expires_at: new Date(stored.expiresAt).toISOString(),
@@ -141,8 +157,7 @@ export class ProxyContainer extends Container<Env> {
     }
     try {
       let res: Response;
-      if (wake) {
-        await this.prepareStart();
+      if (wake && (await this.prepareStart()).kind !== 'none') {
         res = await this.containerFetch('http://container/health', { method: 'GET' });
       } else if (this.ctx.container?.running) {
         res = await this.ctx.container.getTcpPort(CONTAINER_PORT).fetch('http://container/health');
@@ -152,6 +167,10 @@ export class ProxyContainer extends Container<Env> {
       report.running = this.ctx.container?.running ?? false;
       report.state = (await this.getState()).status;
       report.status = res.status;
+      if (!detail) {
+        await res.body?.cancel();
+        return report;
+      }
       const text = await res.text();
       try {
         report.health = text.length <= HEALTH_BODY_LIMIT ? JSON.parse(text) : undefined;
@@ -159,7 +178,7 @@ export class ProxyContainer extends Container<Env> {
         report.error = 'container /health did not answer JSON';
       }
     } catch (err) {
-      report.error = err instanceof Error ? err.message : 'container /health failed';
+      report.error = detail && err instanceof Error ? err.message : 'container /health failed';
     }
     return report;
   }

@@ -90,9 +90,11 @@ export type StoreOutcome =
   | { stored: false; expiresAt: number; reason: 'stored_pair_is_newer' };
 
 /**
- * Write a pair unless storage already holds a strictly newer one (a stale write must not
- * replace a pair whose refresh token is the live one). `force` overrides that, for a user
- * who knows the pushed pair is the right one.
+ * Write a pair. A pushed pair is refused when storage already holds a strictly newer one
+ * (a stale push must not replace a pair whose refresh token is the live one); `force`
+ * overrides that, for a user who knows the pushed pair is the right one. A synced pair is
+ * always written: it comes from the container, which is about to use it, so it is the live
+ * pair whatever its expiry says.
  */
 export async function storeCredentials(
   storage: KeyValue,
@@ -100,11 +102,53 @@ export async function storeCredentials(
   source: StoredCredentials['source'],
   options: { force?: boolean; now?: number } = {},
 ): Promise<StoreOutcome> {
-  const current = await loadStored(storage);
-  if (current && current.expiresAt > credentials.expiresAt && !options.force) {
-    return { stored: false, expiresAt: current.expiresAt, reason: 'stored_pair_is_newer' };
+  if (source !== 'sync' && !options.force) {
+    const current = await loadStored(storage);
+    if (current && current.expiresAt > credentials.expiresAt) {
+      return { stored: false, expiresAt: current.expiresAt, reason: 'stored_pair_is_newer' };
+    }
   }
   const record: StoredCredentials = { ...credentials, source, storedAt: options.now ?? Date.now() };
   await storage.put(CREDENTIALS_KEY, record);
   return { stored: true, expiresAt: credentials.expiresAt };
+}
+
+/** The secrets that decide what a starting container is given. */
+export interface CredentialSecrets {
+  ANTHROPIC_API_KEY?: string;
+  CLAUDE_OAUTH_CREDS?: string;
+}
+
+/** What a container would start with, or why it cannot start. */
+export type StartCredential =
+  | { kind: 'api_key' }
+  | { kind: 'oauth'; json: string }
+  | { kind: 'none'; reason: string };
+
+/**
+ * The credential a starting container gets: the API key when set (the proxy's own first
+ * choice), else the newest OAuth pair (see newestCredentials), else none. With none the
+ * container is not started at all: the edge answers 503 instead, and the proxy, which is
+ * always started with REQUIRE_CREDENTIALS=1, never falls back to its demo simulator.
+ */
+export function startCredential(secrets: CredentialSecrets, stored: Credentials | undefined): StartCredential {
+  if (secrets.ANTHROPIC_API_KEY) return { kind: 'api_key' };
+  const newest = newestCredentials(stored, secrets.CLAUDE_OAUTH_CREDS);
+  if (newest) return { kind: 'oauth', json: newest.json };
+  const parsed = secrets.CLAUDE_OAUTH_CREDS ? parseCredentials(secrets.CLAUDE_OAUTH_CREDS) : undefined;
+  const reason =
+    parsed && !parsed.ok
+      ? `the CLAUDE_OAUTH_CREDS secret is not usable (${parsed.error}) and no OAuth pair is stored`
+      : 'neither ANTHROPIC_API_KEY nor CLAUDE_OAUTH_CREDS is set and no OAuth pair is stored';
+  return { kind: 'none', reason };
+}
+
+/** The text of the edge's 503 when there is no credential. Never quotes a secret. */
+export function noCredentialMessage(reason: string): string {
+  return (
+    `No credential is configured for the proxy: ${reason}. ` +
+    'Set an API key with `npx wrangler secret put ANTHROPIC_API_KEY --config ../wrangler.toml` (in edge/), ' +
+    'or deploy Claude Code OAuth credentials with `npm run deploy` (or `npm run creds:push`) ' +
+    'from a machine logged in to Claude Code. See DEPLOYMENT.md.'
+  );
 }

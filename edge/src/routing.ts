@@ -2,8 +2,8 @@
 import type { Env } from './env';
 
 /**
- * With an API key any number of instances may serve (the key does not change). Without
- * one the proxy runs on OAuth credentials (or in demo mode), and refresh tokens rotate:
+ * With an API key several instances may serve (the key does not change). Without one the
+ * proxy runs on OAuth credentials (or not at all: see startCredential), and refresh tokens rotate:
  * two instances refreshing the same pair would log each other out, so exactly one
  * instance, under a fixed name, owns them.
  */
@@ -12,7 +12,12 @@ export type Mode = 'api_key' | 'oauth';
 export const OAUTH_OWNER = 'oauth-owner';
 export const POOL_PREFIX = 'pool-';
 export const DEFAULT_API_KEY_INSTANCES = 2;
-const MAX_API_KEY_INSTANCES = 20;
+/**
+ * Must equal `max_instances` under [[containers]] in wrangler.toml (3): more pool names than
+ * the platform lets run would only produce "no Container instance available" answers.
+ * test/routing.test.ts reads wrangler.toml and fails when the two differ.
+ */
+export const MAX_INSTANCES = 3;
 
 /** The URL the proxy posts rotated pairs to; the Container class intercepts this host. */
 export const SYNC_HOST = 'credentials.internal';
@@ -27,7 +32,7 @@ export function credentialMode(env: Env): Mode {
 export function apiKeyInstances(env: Env): number {
   const n = Number.parseInt(env.API_KEY_INSTANCES ?? '', 10);
   if (!Number.isFinite(n) || n < 1) return DEFAULT_API_KEY_INSTANCES;
-  return Math.min(n, MAX_API_KEY_INSTANCES);
+  return Math.min(n, MAX_INSTANCES);
 }
 
 /** Every instance name requests may reach in the current mode (for /health). */
@@ -53,6 +58,9 @@ export function isProxiedPath(pathname: string): boolean {
 /**
  * The environment of a starting container. OAuth credentials go only to the owner in
  * OAuth mode: pool members have no use for them and should not hold them.
+ * REQUIRE_CREDENTIALS=1 always: without a credential the proxy exits with a message instead
+ * of serving its bundled simulator's demo answers (the Durable Object does not even start
+ * a container then, but this holds even if that check were wrong).
  */
 export function containerEnv(
   env: Env,
@@ -64,6 +72,7 @@ export function containerEnv(
     PORT: String(CONTAINER_PORT),
     CREDENTIALS_SYNC_URL,
     PROXY_ADMIN_KEY: proxyAdminKey,
+    REQUIRE_CREDENTIALS: '1',
   };
   if (env.ANTHROPIC_API_KEY) vars.ANTHROPIC_API_KEY = env.ANTHROPIC_API_KEY;
   else if (oauthJson) vars.CLAUDE_OAUTH_CREDS = oauthJson;

@@ -12,9 +12,11 @@ export interface SyncContext {
 }
 
 /**
- * Store a rotated pair in the sending container's Durable Object storage. Answers 204 only
- * once the write is durable (the RPC returns after the storage write is confirmed); any
- * other answer makes the proxy retry before it uses the new tokens.
+ * Store a rotated pair in the sending container's Durable Object storage. The pair is
+ * always written (the container is about to use it, so it is the live one, whatever a
+ * stored pair's expiry says), and the answer is 204 only once the write is durable (the
+ * RPC returns after the storage write is confirmed); any other answer makes the proxy
+ * retry before it uses the new tokens.
  */
 export async function handleSync(request: Request, env: Env, ctx: SyncContext): Promise<Response> {
   const url = new URL(request.url);
@@ -30,7 +32,8 @@ export async function handleSync(request: Request, env: Env, ctx: SyncContext): 
   try {
     const ns = env.PROXY_CONTAINER;
     const outcome = await ns.get(ns.idFromString(ctx.containerId)).syncCredentials(parsed.credentials.json);
-    if (!outcome.stored) console.log('credential sync: storage already holds a newer pair; kept it');
+    // syncCredentials always writes; this only guards the 204 against a future change.
+    if (!outcome.stored) throw new Error('the pair was not written');
     return new Response(null, { status: 204 });
   } catch (err) {
     // Not stored: the proxy must not use the new pair yet, and will retry.

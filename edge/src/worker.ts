@@ -4,7 +4,7 @@ import { getContainer } from '@cloudflare/containers';
 import type { Env } from './env';
 import { clientAllowed, secureEquals, unauthorized } from './auth';
 import { apiError, readTextLimited } from './http';
-import { MAX_CREDENTIALS_BYTES, parseCredentials } from './credentials';
+import { MAX_CREDENTIALS_BYTES, noCredentialMessage, parseCredentials, startCredential } from './credentials';
 import { OAUTH_OWNER, credentialMode, instanceNames, isProxiedPath, pickInstance } from './routing';
 import type { InstanceHealth } from './container';
 
@@ -21,42 +21,55 @@ export async function handleRequest(request: Request, env: Env): Promise<Respons
 }
 
 /**
- * The Worker's own state plus each instance's. A sleeping container is reported as such,
- * not woken: only `?wake=1` (authenticated like /v1 when PROXY_API_KEY is set) starts it.
+ * The Worker's own state and the overall status, plus each instance's state for a caller
+ * with the proxy key (or anyone, when PROXY_API_KEY is not set). Without the key, only a
+ * summary: the instances are asked just for what the status needs. A sleeping container is
+ * reported as such, not woken: only `?wake=1` (with the key) starts it.
+ *
+ * Status: 200 `ok`; 503 `no_credential` when a container could not start for lack of any
+ * credential (no API key, no usable CLAUDE_OAUTH_CREDS, nothing stored); 503 `degraded`
+ * when an instance could not be asked, or a running container said it cannot serve.
  */
 async function health(request: Request, env: Env, url: URL): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD')
     return apiError(405, 'invalid_request_error', `Method ${request.method} is not allowed on this path`);
+  const detail = await clientAllowed(request.headers, env.PROXY_API_KEY);
   const wake = url.searchParams.get('wake') === '1';
-  if (wake && !(await clientAllowed(request.headers, env.PROXY_API_KEY))) return unauthorized();
+  if (wake && !detail) return unauthorized();
 
   const names = instanceNames(env);
   const containers = await Promise.all(
     names.map(async (name): Promise<{ name: string } & Partial<InstanceHealth>> => {
       try {
-        const report: InstanceHealth = await getContainer(env.PROXY_CONTAINER, name).health(wake);
+        const report: InstanceHealth = await getContainer(env.PROXY_CONTAINER, name).health({ wake, detail });
         return { name, ...report };
       } catch (err) {
-        return { name, error: err instanceof Error ? err.message : 'instance unreachable' };
+        return { name, error: detail && err instanceof Error ? err.message : 'instance unreachable' };
       }
     }),
   );
-  // Degraded when an instance could not be asked, or a container that was asked said no.
+  const noCredential = containers.some((c) => c.credential === 'none');
   const healthy = containers.every((c) => !c.error && (c.status === undefined || c.status === 200));
-  return Response.json(
-    {
-      status: healthy ? 'ok' : 'degraded',
-      worker: {
+  const status = noCredential ? 'no_credential' : healthy ? 'ok' : 'degraded';
+
+  const body: Record<string, unknown> = { status };
+  if (noCredential) {
+    // Storage was empty (else there would be a credential), so the secrets alone say why.
+    const start = startCredential(env, undefined);
+    body.message = noCredentialMessage(start.kind === 'none' ? start.reason : 'no OAuth pair is stored');
+  }
+  body.worker = detail
+    ? {
+        status: 'ok',
         mode: credentialMode(env),
         edge_auth: Boolean(env.PROXY_API_KEY),
         admin_route: Boolean(env.ADMIN_API_KEY),
         instances: names.length,
         sleep_after: env.SLEEP_AFTER || '10m',
-      },
-      containers,
-    },
-    { status: healthy ? 200 : 503, headers: { 'cache-control': 'no-store' } },
-  );
+      }
+    : { status: 'ok', mode: credentialMode(env), instances: names.length };
+  if (detail) body.containers = containers;
+  return Response.json(body, { status: status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
 }
 
 /**

@@ -1,5 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { clientAllowed, clientKey, secureEquals, unauthorized } from '../src/auth';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { clientAllowed, clientKeys, secureEquals, unauthorized } from '../src/auth';
+
+afterEach(() => vi.restoreAllMocks());
+
+/** The inputs of every SHA-256 digest taken while `fn` runs, as text. */
+async function digested(fn: () => Promise<unknown>): Promise<string[]> {
+  const digest = vi.spyOn(crypto.subtle, 'digest');
+  try {
+    await fn();
+    expect(digest.mock.calls.every(([algorithm]) => algorithm === 'SHA-256')).toBe(true);
+    return digest.mock.calls.map(([, data]) => new TextDecoder().decode(data as Uint8Array));
+  } finally {
+    digest.mockRestore();
+  }
+}
 
 describe('secureEquals', () => {
   it('is true only for identical strings', async () => {
@@ -10,22 +24,25 @@ describe('secureEquals', () => {
     expect(await secureEquals('', '')).toBe(true);
   });
 
-  it('compares fixed-size digests, so work does not depend on where strings differ', async () => {
-    // The loop runs over SHA-256 digests: same length whatever the inputs' lengths.
+  it('hashes both inputs the same way and compares the digests, whatever their lengths', async () => {
+    // Both sides go through SHA-256 in full, so the compared bytes are always 32 and
+    // neither where the strings differ nor the secret's length changes the work.
     const long = 'x'.repeat(10_000);
+    expect(await digested(() => secureEquals(long, 'short-secret'))).toEqual([long, 'short-secret']);
+    expect(await digested(() => secureEquals('', long))).toEqual(['', long]);
     expect(await secureEquals(long, long)).toBe(true);
     expect(await secureEquals(long, 'y' + long.slice(1))).toBe(false);
     expect(await secureEquals(long, long.slice(1) + 'y')).toBe(false);
   });
 });
 
-describe('clientKey', () => {
-  it('reads x-api-key first, then a Bearer token', () => {
-    expect(clientKey(new Headers({ 'x-api-key': 'k1', authorization: 'Bearer k2' }))).toBe('k1');
-    expect(clientKey(new Headers({ authorization: 'Bearer k2' }))).toBe('k2');
-    expect(clientKey(new Headers({ authorization: 'bearer   k3 ' }))).toBe('k3');
-    expect(clientKey(new Headers({ authorization: 'Basic abc' }))).toBeUndefined();
-    expect(clientKey(new Headers())).toBeUndefined();
+describe('clientKeys', () => {
+  it('reads the x-api-key header and a Bearer token, each on its own', () => {
+    expect(clientKeys(new Headers({ 'x-api-key': 'k1', authorization: 'Bearer k2' }))).toEqual({ apiKey: 'k1', bearer: 'k2' });
+    expect(clientKeys(new Headers({ authorization: 'Bearer k2' }))).toEqual({ apiKey: undefined, bearer: 'k2' });
+    expect(clientKeys(new Headers({ authorization: 'bearer   k3 ' }))).toEqual({ apiKey: undefined, bearer: 'k3' });
+    expect(clientKeys(new Headers({ authorization: 'Basic abc' }))).toEqual({ apiKey: undefined, bearer: undefined });
+    expect(clientKeys(new Headers())).toEqual({ apiKey: undefined, bearer: undefined });
   });
 });
 
@@ -38,7 +55,25 @@ describe('clientAllowed', () => {
     expect(await clientAllowed(new Headers({ 'x-api-key': 'right' }), 'right')).toBe(true);
     expect(await clientAllowed(new Headers({ authorization: 'Bearer right' }), 'right')).toBe(true);
     expect(await clientAllowed(new Headers({ 'x-api-key': 'wrong' }), 'right')).toBe(false);
+    expect(await clientAllowed(new Headers({ authorization: 'Bearer wrong' }), 'right')).toBe(false);
+    expect(await clientAllowed(new Headers({ authorization: 'right' }), 'right')).toBe(false);
     expect(await clientAllowed(new Headers(), 'right')).toBe(false);
+  });
+
+  it('allows the request when either header matches, like the proxy', async () => {
+    expect(await clientAllowed(new Headers({ 'x-api-key': 'wrong', authorization: 'Bearer right' }), 'right')).toBe(true);
+    expect(await clientAllowed(new Headers({ 'x-api-key': 'right', authorization: 'Bearer wrong' }), 'right')).toBe(true);
+    expect(await clientAllowed(new Headers({ 'x-api-key': 'wrong', authorization: 'Bearer wrong' }), 'right')).toBe(false);
+  });
+
+  it('always compares both headers in constant time, whichever matched', async () => {
+    // Two comparisons (four digests) every time: the timing does not tell which header
+    // matched, or whether the first one did.
+    const key = 'right';
+    const both = new Headers({ 'x-api-key': key, authorization: 'Bearer other' });
+    expect(await digested(() => clientAllowed(both, key))).toEqual([key, key, 'other', key]);
+    expect(await digested(() => clientAllowed(new Headers({ authorization: `Bearer ${key}` }), key))).toEqual(['', key, key, key]);
+    expect(await digested(() => clientAllowed(new Headers(), key))).toHaveLength(4);
   });
 });
 

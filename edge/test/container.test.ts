@@ -62,19 +62,33 @@ describe('ProxyContainer settings', () => {
       PORT: '8080',
       CREDENTIALS_SYNC_URL: 'http://credentials.internal/sync',
       PROXY_ADMIN_KEY: expect.stringMatching(/^[0-9a-f]{64}$/),
+      REQUIRE_CREDENTIALS: '1',
       CLAUDE_OAUTH_CREDS: creds(T1),
       PROXY_API_KEY: 'pk',
     });
   });
 
-  it('keeps one container admin key per instance across restarts', async () => {
+  it('keeps one container admin key per instance, in its storage, across restarts and evictions', async () => {
     const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
     await request(env);
     owner(env).container.stop();
     await request(env);
     const [a, b] = owner(env).container.starts;
     expect(a!.PROXY_ADMIN_KEY).toBe(b!.PROXY_ADMIN_KEY);
-    expect(makeEnv().PROXY_CONTAINER.instance('oauth-owner')).not.toBe(owner(env));
+    expect(owner(env).storage.data.get('proxy:container-admin-key')).toBe(a!.PROXY_ADMIN_KEY);
+
+    // The Durable Object evicted from memory: a new object over the same storage.
+    const { storage, container } = owner(env);
+    const revived = new ProxyContainer({ storage, container, id: env.PROXY_CONTAINER.idFromName('oauth-owner') } as any, env);
+    container.stop();
+    await revived.fetch(new Request(BASE + '/v1/models'));
+    expect(container.currentEnv.PROXY_ADMIN_KEY).toBe(a!.PROXY_ADMIN_KEY);
+
+    // Another instance has a key of its own.
+    const other = env.PROXY_CONTAINER.instance('other');
+    await other.object.fetch(new Request(BASE + '/v1/models'));
+    expect(other.container.currentEnv.PROXY_ADMIN_KEY).toMatch(/^[0-9a-f]{64}$/);
+    expect(other.container.currentEnv.PROXY_ADMIN_KEY).not.toBe(a!.PROXY_ADMIN_KEY);
   });
 });
 
@@ -136,13 +150,25 @@ describe('container refresh → sync → next start', () => {
     });
   });
 
-  it('answers 204 but keeps storage when it already holds a newer pair', async () => {
-    const env = makeEnv({}, proxyApp());
-    const logged = vi.spyOn(console, 'log').mockImplementation(() => {});
-    expect((await containerSync(env, creds(T3, 'newest'))).status).toBe(204);
-    expect((await containerSync(env, creds(T2, 'older'))).status).toBe(204);
-    expect(stored(env)?.json).toBe(creds(T3, 'newest'));
-    expect(logged).toHaveBeenCalledExactlyOnceWith('credential sync: storage already holds a newer pair; kept it');
+  it('stores a synced pair even when storage holds one that expires later: the container is using it', async () => {
+    // A pair pushed with a later expiry that the running proxy never took (say it refused
+    // it): the proxy then refreshes its own pair and syncs it. That pair is the live one.
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), ADMIN_API_KEY: ADMIN }, proxyApp());
+    expect((await push(env, creds(T3, 'pushed'))).status).toBe(200);
+    let release!: () => void;
+    owner(env).storage.gate = new Promise<void>((r) => (release = r));
+    let answered = false;
+    const pending = Promise.resolve(containerSync(env, creds(T2, 'live'))).then((res) => ((answered = true), res));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    release();
+    expect((await pending).status).toBe(204);
+    expect(stored(env)).toMatchObject({ json: creds(T2, 'live'), source: 'sync', expiresAt: T2 });
+
+    // And the next start uses it, not the later-expiring pushed pair.
+    owner(env).container.stop();
+    await request(env);
+    expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe(creds(T2, 'live'));
   });
 
   it('accepts only a POST of credentials JSON to /sync', async () => {
@@ -178,16 +204,54 @@ describe('storage vs the CLAUDE_OAUTH_CREDS secret at start', () => {
     expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe(creds(T2, 'rotated'));
   });
 
-  it('a secret that does not parse is passed on when storage is empty, for the proxy to report', async () => {
+  it('a secret that does not parse, with storage empty: 503 at the edge, no container started', async () => {
     const env = makeEnv({ CLAUDE_OAUTH_CREDS: 'not-json' }, proxyApp());
-    await request(env);
-    expect(owner(env).container.currentEnv.CLAUDE_OAUTH_CREDS).toBe('not-json');
+    const res = await request(env);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      error: {
+        type: 'api_error',
+        message: expect.stringMatching(
+          /^No credential is configured for the proxy: the CLAUDE_OAUTH_CREDS secret is not usable \(credentials are not JSON \(raw or hex-encoded\)\)/,
+        ),
+      },
+    });
+    expect(owner(env).container.starts).toHaveLength(0);
   });
 
-  it('with neither, the container starts without OAuth credentials (demo mode)', async () => {
+  it('with neither: an Anthropic-shaped 503 saying how to set a credential, no container (never demo mode)', async () => {
     const env = makeEnv({}, proxyApp());
-    await request(env);
-    expect(owner(env).container.currentEnv).not.toHaveProperty('CLAUDE_OAUTH_CREDS');
+    for (const path of ['/v1/models', '/v1/messages']) {
+      const res = await handleRequest(new Request(BASE + path, { method: 'POST', body: '{}' }), env);
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+      expect(body.type).toBe('error');
+      expect(body.error.type).toBe('api_error');
+      expect(body.error.message).toContain('No credential is configured');
+      expect(body.error.message).toContain('npx wrangler secret put ANTHROPIC_API_KEY');
+    }
+    expect(owner(env).container.starts).toHaveLength(0);
+    expect(owner(env).container.received).toHaveLength(0);
+  });
+
+  it('with neither, /health is 503 no_credential, and a pushed pair makes the next request start the container', async () => {
+    const env = makeEnv({ ADMIN_API_KEY: ADMIN }, proxyApp());
+    const health = await request(env, '/health');
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({
+      status: 'no_credential',
+      message: expect.stringContaining('No credential is configured'),
+      containers: [{ name: 'oauth-owner', running: false, credential: 'none' }],
+    });
+    const woken = await request(env, '/health?wake=1');
+    expect(woken.status).toBe(503);
+    expect(owner(env).container.starts).toHaveLength(0);
+
+    expect((await push(env, creds(T2, 'pushed'))).status).toBe(200);
+    expect((await request(env)).status).toBe(200);
+    expect(owner(env).container.currentEnv).toMatchObject({ CLAUDE_OAUTH_CREDS: creds(T2, 'pushed'), REQUIRE_CREDENTIALS: '1' });
+    expect((await request(env, '/health')).status).toBe(200);
   });
 });
 
@@ -218,7 +282,7 @@ describe('pushed credentials (POST /admin/credentials)', () => {
 
   it('accepts the hex form the macOS keychain may hold', async () => {
     const app = proxyApp();
-    const env = makeEnv({ ADMIN_API_KEY: ADMIN }, app);
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), ADMIN_API_KEY: ADMIN }, app);
     await request(env);
     const res = await push(env, Buffer.from(creds(T2, 'hex')).toString('hex'));
     expect(res.status).toBe(200);
@@ -237,7 +301,7 @@ describe('pushed credentials (POST /admin/credentials)', () => {
 
   it('refuses a pair older than the stored one unless forced', async () => {
     const app = proxyApp();
-    const env = makeEnv({ ADMIN_API_KEY: ADMIN }, app);
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), ADMIN_API_KEY: ADMIN }, app);
     await request(env);
     await containerSync(env, creds(T3, 'rotated'));
     const refused = await push(env, creds(T2, 'stale'));
@@ -261,7 +325,7 @@ describe('pushed credentials (POST /admin/credentials)', () => {
   it('reports 502 when the running container refuses it (still stored for the next start)', async () => {
     const app = proxyApp();
     app.adminStatus = 503;
-    const env = makeEnv({ ADMIN_API_KEY: ADMIN }, app);
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), ADMIN_API_KEY: ADMIN }, app);
     await request(env);
     const res = await push(env, creds(T2, 'pushed'));
     expect(res.status).toBe(502);

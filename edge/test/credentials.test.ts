@@ -3,7 +3,9 @@ import {
   CREDENTIALS_KEY,
   decodeCredentialsText,
   newestCredentials,
+  noCredentialMessage,
   parseCredentials,
+  startCredential,
   storeCredentials,
 } from '../src/credentials';
 import { MemoryStorage, creds } from './support/storage';
@@ -77,7 +79,7 @@ describe('storeCredentials', () => {
     expect(storage.data.get(CREDENTIALS_KEY)).toEqual({ json: creds(1000), expiresAt: 1000, source: 'sync', storedAt: 42 });
   });
 
-  it('never goes back to an older pair unless forced', async () => {
+  it('never goes back to an older pair on a push unless forced', async () => {
     const storage = new MemoryStorage();
     await storeCredentials(storage, { json: creds(2000, 'new'), expiresAt: 2000 }, 'sync');
     const refused = await storeCredentials(storage, { json: creds(1000, 'old'), expiresAt: 1000 }, 'push');
@@ -89,9 +91,52 @@ describe('storeCredentials', () => {
     expect((storage.data.get(CREDENTIALS_KEY) as { json: string }).json).toBe(creds(1000, 'old'));
   });
 
+  it('always stores a synced pair, even one that expires earlier: the container is using it', async () => {
+    const storage = new MemoryStorage();
+    await storeCredentials(storage, { json: creds(2000, 'pushed'), expiresAt: 2000 }, 'push');
+    const out = await storeCredentials(storage, { json: creds(1000, 'live'), expiresAt: 1000 }, 'sync', { now: 7 });
+    expect(out).toEqual({ stored: true, expiresAt: 1000 });
+    expect(storage.data.get(CREDENTIALS_KEY)).toEqual({ json: creds(1000, 'live'), expiresAt: 1000, source: 'sync', storedAt: 7 });
+    expect(storage.puts).toHaveLength(2);
+  });
+
   it('replaces a pair with the same expiry (the same pair sent again)', async () => {
     const storage = new MemoryStorage();
     await storeCredentials(storage, { json: creds(1000, 'x'), expiresAt: 1000 }, 'sync');
     expect(await storeCredentials(storage, { json: creds(1000, 'y'), expiresAt: 1000 }, 'push')).toEqual({ stored: true, expiresAt: 1000 });
+  });
+});
+
+describe('startCredential', () => {
+  const stored = { json: creds(2000, 'stored'), expiresAt: 2000 };
+
+  it('an API key wins over any OAuth pair', () => {
+    expect(startCredential({ ANTHROPIC_API_KEY: 'k', CLAUDE_OAUTH_CREDS: creds(3000) }, stored)).toEqual({ kind: 'api_key' });
+  });
+  it('else the newest OAuth pair, from storage or the secret', () => {
+    expect(startCredential({ CLAUDE_OAUTH_CREDS: creds(1000, 'old') }, stored)).toEqual({ kind: 'oauth', json: stored.json });
+    expect(startCredential({ CLAUDE_OAUTH_CREDS: creds(3000, 'new') }, stored)).toEqual({ kind: 'oauth', json: creds(3000, 'new') });
+    expect(startCredential({}, stored)).toEqual({ kind: 'oauth', json: stored.json });
+    expect(startCredential({ CLAUDE_OAUTH_CREDS: 'garbage' }, stored)).toEqual({ kind: 'oauth', json: stored.json });
+  });
+  it('none when nothing is set, stored or usable, saying why without quoting the secret', () => {
+    expect(startCredential({}, undefined)).toEqual({
+      kind: 'none',
+      reason: 'neither ANTHROPIC_API_KEY nor CLAUDE_OAUTH_CREDS is set and no OAuth pair is stored',
+    });
+    expect(startCredential({ ANTHROPIC_API_KEY: '', CLAUDE_OAUTH_CREDS: '' }, undefined).kind).toBe('none');
+    const bad = startCredential({ CLAUDE_OAUTH_CREDS: '{"claudeAiOauth":{"accessToken":"sk-ant-oat01-SECRET"}}' }, undefined);
+    expect(bad).toEqual({
+      kind: 'none',
+      reason: 'the CLAUDE_OAUTH_CREDS secret is not usable (claudeAiOauth.refreshToken missing) and no OAuth pair is stored',
+    });
+    expect(JSON.stringify(bad)).not.toContain('SECRET');
+  });
+  it('the 503 message says how to configure a credential', () => {
+    const message = noCredentialMessage('no reason');
+    expect(message).toMatch(/^No credential is configured for the proxy: no reason\. /);
+    expect(message).toContain('npx wrangler secret put ANTHROPIC_API_KEY');
+    expect(message).toContain('npm run deploy');
+    expect(message).toContain('npm run creds:push');
   });
 });

@@ -30,6 +30,14 @@ describe('entry scripts', () => {
     expect(out.stdout).not.toContain('Uploading secret');
   });
 
+  it('deploy refuses an unknown flag with its usage, before anything else', () => {
+    const out = runScript('deploy.mjs', ['--force']);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain('unknown argument: --force');
+    expect(out.stderr).toContain('usage: npm run deploy [-- --credentials] [-- --delete-api-key]');
+    expect(out.stderr).not.toContain('wrangler is not logged in');
+  });
+
   it('creds:push explains its usage without a URL', () => {
     const out = runScript('creds-push.mjs');
     expect(out.status).toBe(1);

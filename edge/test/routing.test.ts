@@ -13,7 +13,7 @@ import type { Env } from '../src/env';
 const env = (vars: Partial<Env>) => vars as Env;
 
 describe('mode and instances', () => {
-  it('OAuth (or demo) mode has exactly one owner, whatever API_KEY_INSTANCES says', () => {
+  it('OAuth mode has exactly one owner, whatever API_KEY_INSTANCES says', () => {
     const e = env({ CLAUDE_OAUTH_CREDS: '{}', API_KEY_INSTANCES: '5' });
     expect(credentialMode(e)).toBe('oauth');
     expect(instanceNames(e)).toEqual([OAUTH_OWNER]);
@@ -30,12 +30,14 @@ describe('mode and instances', () => {
     expect(pickInstance(e, () => 0.999)).toBe('pool-2');
   });
 
-  it('falls back to 2 instances on a missing or bad count, and caps it', () => {
+  it('falls back to 2 instances on a missing or bad count, and caps it at max_instances', () => {
     expect(instanceNames(env({ ANTHROPIC_API_KEY: 'k' }))).toHaveLength(2);
     expect(instanceNames(env({ ANTHROPIC_API_KEY: 'k', API_KEY_INSTANCES: 'zero' }))).toHaveLength(2);
     expect(instanceNames(env({ ANTHROPIC_API_KEY: 'k', API_KEY_INSTANCES: '0' }))).toHaveLength(2);
-    expect(instanceNames(env({ ANTHROPIC_API_KEY: 'k', API_KEY_INSTANCES: '500' }))).toHaveLength(20);
+    expect(instanceNames(env({ ANTHROPIC_API_KEY: 'k', API_KEY_INSTANCES: '4' }))).toEqual(['pool-0', 'pool-1', 'pool-2']);
+    expect(instanceNames(env({ ANTHROPIC_API_KEY: 'k', API_KEY_INSTANCES: '500' }))).toHaveLength(3);
   });
+
 
   it('relays only /v1/*', () => {
     expect(isProxiedPath('/v1/messages')).toBe(true);
@@ -47,12 +49,13 @@ describe('mode and instances', () => {
 });
 
 describe('containerEnv', () => {
-  it('OAuth mode: the pair, the keys, and where to send rotated pairs', () => {
+  it('OAuth mode: the pair, the keys, where to send rotated pairs, and no demo mode', () => {
     expect(containerEnv(env({ PROXY_API_KEY: 'pk' }), '{"claudeAiOauth":{}}', 'admin-k')).toEqual({
       HOST: '0.0.0.0',
       PORT: '8080',
       CREDENTIALS_SYNC_URL: 'http://credentials.internal/sync',
       PROXY_ADMIN_KEY: 'admin-k',
+      REQUIRE_CREDENTIALS: '1',
       CLAUDE_OAUTH_CREDS: '{"claudeAiOauth":{}}',
       PROXY_API_KEY: 'pk',
     });
@@ -62,12 +65,14 @@ describe('containerEnv', () => {
   it('API key mode: the key and no OAuth pair', () => {
     const vars = containerEnv(env({ ANTHROPIC_API_KEY: 'sk-ant-api03-x' }), '{"claudeAiOauth":{}}', 'admin-k');
     expect(vars.ANTHROPIC_API_KEY).toBe('sk-ant-api03-x');
+    expect(vars.REQUIRE_CREDENTIALS).toBe('1');
     expect(vars).not.toHaveProperty('CLAUDE_OAUTH_CREDS');
     expect(vars).not.toHaveProperty('PROXY_API_KEY');
   });
 
-  it('no credentials at all: the proxy starts in demo mode', () => {
+  it('no credentials at all: REQUIRE_CREDENTIALS=1 still, so the proxy refuses to start rather than run demo mode', () => {
     const vars = containerEnv(env({}), undefined, 'admin-k');
-    expect(Object.keys(vars).sort()).toEqual(['CREDENTIALS_SYNC_URL', 'HOST', 'PORT', 'PROXY_ADMIN_KEY']);
+    expect(Object.keys(vars).sort()).toEqual(['CREDENTIALS_SYNC_URL', 'HOST', 'PORT', 'PROXY_ADMIN_KEY', 'REQUIRE_CREDENTIALS']);
+    expect(vars.REQUIRE_CREDENTIALS).toBe('1');
   });
 });

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCredentials, describeExpiry, findCredentials } from '../scripts/lib/credentials.mjs';
 import { describeAnswer, pushRequest } from '../scripts/lib/push.mjs';
-import { CONFIG, loggedIn, putSecret } from '../scripts/lib/wrangler.mjs';
+import { USAGE, parseDeployArgs, planSecrets } from '../scripts/lib/plan.mjs';
+import { CONFIG, deleteSecret, listSecrets, loggedIn, parseSecretList, putSecret } from '../scripts/lib/wrangler.mjs';
 import { creds } from './support/storage';
 
 const T = Date.UTC(2026, 11, 1);
@@ -80,7 +81,7 @@ describe('describeExpiry', () => {
 });
 
 /** A child_process.spawn stand-in that records what it was given. */
-function fakeSpawn(result: { code: number; stdout?: string }) {
+function fakeSpawn(result: { code: number; stdout?: string; stderr?: string }) {
   const calls: { command: string; args: string[]; options: any; stdin?: string }[] = [];
   const spawnFn = (command: string, args: string[], options: any) => {
     const call: (typeof calls)[number] = { command, args, options };
@@ -89,10 +90,12 @@ function fakeSpawn(result: { code: number; stdout?: string }) {
     const child = {
       on: (event: string, fn: (value: unknown) => void) => void (listeners[event] = fn),
       stdout: { on: (_event: string, fn: (value: unknown) => void) => void (listeners.stdout = fn) },
+      stderr: { on: (_event: string, fn: (value: unknown) => void) => void (listeners.stderr = fn) },
       stdin: { end: (data: string) => void (call.stdin = data) },
     };
     setTimeout(() => {
       if (result.stdout) listeners.stdout?.(result.stdout);
+      if (result.stderr) listeners.stderr?.(result.stderr);
       listeners.close?.(result.code);
     }, 0);
     return child;
@@ -124,6 +127,130 @@ describe('wrangler helpers', () => {
     expect(out.calls[0]!.args).toEqual(['whoami', '--json']);
     expect(await loggedIn({ spawnFn: fakeSpawn({ code: 0, stdout: '{"loggedIn":true,"email":"a@b"}' }).spawnFn })).toBe(true);
     expect(await loggedIn({ spawnFn: fakeSpawn({ code: 0, stdout: 'not json' }).spawnFn })).toBe(false);
+  });
+});
+
+describe('secret list and delete', () => {
+  it('listSecrets asks `wrangler secret list --format json` and returns the names', async () => {
+    const out = fakeSpawn({ code: 0, stdout: JSON.stringify([{ name: 'CLAUDE_OAUTH_CREDS', type: 'secret_text' }, { name: 'PROXY_API_KEY', type: 'secret_text' }], null, 2) });
+    expect(await listSecrets({ spawnFn: out.spawnFn })).toEqual(new Set(['CLAUDE_OAUTH_CREDS', 'PROXY_API_KEY']));
+    expect(out.calls[0]!.args).toEqual(['secret', 'list', '--format', 'json', '--config', CONFIG]);
+    expect(out.calls[0]!.options.stdio).toEqual(['inherit', 'pipe', 'pipe']);
+  });
+
+  it('parseSecretList: a Worker not deployed yet has no secrets; other failures stop the deploy', () => {
+    expect(parseSecretList(0, '[]')).toEqual(new Set());
+    expect(parseSecretList(0, '▲ [WARNING] something\n[\n  {"name": "A", "type": "secret_text"}\n]\n')).toEqual(new Set(['A']));
+    const notFound = 'X [ERROR] Worker "opencode-claude-proxy" not found.\n\nIf this is a new Worker, run `wrangler deploy` first to create it.';
+    expect(parseSecretList(1, '', notFound)).toEqual(new Set());
+    expect(parseSecretList(1, '', 'This Worker does not exist on your account. [code: 10007]')).toEqual(new Set());
+    expect(() => parseSecretList(1, '', 'X [ERROR] Authentication error [code: 10000]')).toThrow(
+      /^wrangler secret list failed \(exit 1\); cannot tell which secrets exist\.\n {2}X \[ERROR\] Authentication error/,
+    );
+    expect(() => parseSecretList(0, 'not json')).toThrow('wrangler secret list printed something other than a JSON list of secrets');
+    expect(() => parseSecretList(0, '{"name":"A"}')).toThrow(/JSON list/);
+  });
+
+  it('deleteSecret runs `wrangler secret delete NAME` and fails loudly', async () => {
+    const ok = fakeSpawn({ code: 0 });
+    await deleteSecret('ANTHROPIC_API_KEY', { spawnFn: ok.spawnFn });
+    expect(ok.calls[0]!.args).toEqual(['secret', 'delete', 'ANTHROPIC_API_KEY', '--config', CONFIG]);
+    await expect(deleteSecret('ANTHROPIC_API_KEY', { spawnFn: fakeSpawn({ code: 1 }).spawnFn })).rejects.toThrow(
+      'wrangler secret delete ANTHROPIC_API_KEY failed (exit 1)',
+    );
+  });
+});
+
+describe('deploy flags', () => {
+  it('knows --credentials and --delete-api-key, and nothing else', () => {
+    expect(parseDeployArgs([])).toEqual({ credentials: false, deleteApiKey: false });
+    expect(parseDeployArgs(['--credentials', '--delete-api-key'])).toEqual({ credentials: true, deleteApiKey: true });
+    expect(() => parseDeployArgs(['--force'])).toThrow(`unknown argument: --force\n${USAGE}`);
+  });
+});
+
+describe('planSecrets (what npm run deploy uploads)', () => {
+  const oauth = { kind: 'oauth', json: creds(T, 'local'), expiresAt: T, source: 'file' } as const;
+  const apiKey = { kind: 'api_key', value: 'sk-ant-api03-k', source: 'ANTHROPIC_API_KEY' } as const;
+  const names = (...n: string[]) => new Set(n);
+  type Input = Parameters<typeof planSecrets>[0];
+  /** A plan that must go ahead. */
+  const plan = (input: Input) => {
+    const p = planSecrets(input);
+    if (!p.ok) throw new Error(`expected a plan, got: ${p.error}`);
+    return p;
+  };
+  /** A plan that must stop: its error. */
+  const refusal = (input: Input) => {
+    const p = planSecrets(input);
+    if (p.ok) throw new Error('expected the deploy to stop');
+    return p.error;
+  };
+  const uploaded = (p: { uploads: [string, string][] }) => p.uploads.map(([name]) => name);
+
+  it('first OAuth deploy: uploads the local pair', () => {
+    const p = plan({ credential: oauth, existing: names(), env: { PROXY_API_KEY: 'pk' } });
+    expect(p.deletes).toEqual([]);
+    expect(p.uploads).toEqual([
+      ['CLAUDE_OAUTH_CREDS', creds(T, 'local')],
+      ['PROXY_API_KEY', 'pk'],
+    ]);
+    expect(p.notes).toContain('Uploading the local OAuth pair: the Worker has no CLAUDE_OAUTH_CREDS secret yet.');
+  });
+
+  it('later OAuth deploys keep the existing secret, and say so', () => {
+    const p = plan({ credential: oauth, existing: names('CLAUDE_OAUTH_CREDS', 'PROXY_API_KEY'), env: {} });
+    expect(uploaded(p)).toEqual([]);
+    expect(p.notes.join('\n')).toMatch(/^Not uploading the local OAuth pair: the Worker already has a CLAUDE_OAUTH_CREDS secret/m);
+    expect(p.notes.join('\n')).toContain('npm run deploy -- --credentials');
+    expect(p.notes).toContain('PROXY_API_KEY is not set here: the secret stored by an earlier deploy stays.');
+  });
+
+  it('--credentials uploads the local pair over the existing secret', () => {
+    const p = plan({ credential: oauth, existing: names('CLAUDE_OAUTH_CREDS'), flags: { credentials: true }, env: {} });
+    expect(p.uploads).toEqual([['CLAUDE_OAUTH_CREDS', creds(T, 'local')]]);
+    expect(p.notes).toContain('Uploading the local OAuth pair (--credentials): it replaces the CLAUDE_OAUTH_CREDS secret.');
+  });
+
+  it('OAuth while the Worker has an ANTHROPIC_API_KEY secret: stops and explains, uploading nothing', () => {
+    const error = refusal({ credential: oauth, existing: names('ANTHROPIC_API_KEY'), flags: { credentials: true }, env: { PROXY_API_KEY: 'pk' } });
+    expect(error).toContain('an API key always wins over OAuth credentials');
+    expect(error).toContain('npx wrangler secret delete ANTHROPIC_API_KEY --config ../wrangler.toml');
+    expect(error).toContain('npm run deploy -- --delete-api-key');
+    expect(planSecrets({ credential: oauth, existing: names('ANTHROPIC_API_KEY'), env: {} })).not.toHaveProperty('uploads');
+  });
+
+  it('--delete-api-key: deletes the key, then uploads the local pair (replacing an old one)', () => {
+    const p = plan({ credential: oauth, existing: names('ANTHROPIC_API_KEY', 'CLAUDE_OAUTH_CREDS'), flags: { deleteApiKey: true }, env: {} });
+    expect(p.deletes).toEqual(['ANTHROPIC_API_KEY']);
+    expect(uploaded(p)).toEqual(['CLAUDE_OAUTH_CREDS']);
+    const none = plan({ credential: oauth, existing: names(), flags: { deleteApiKey: true }, env: {} });
+    expect(none.deletes).toEqual([]);
+    expect(none.notes).toContain('--delete-api-key: the Worker has no ANTHROPIC_API_KEY secret; nothing to delete.');
+  });
+
+  it('API key: always uploaded; --delete-api-key with a key in the environment is refused', () => {
+    const p = plan({ credential: apiKey, existing: names('CLAUDE_OAUTH_CREDS', 'ANTHROPIC_API_KEY'), env: { ADMIN_API_KEY: 'adm' } });
+    expect(p.uploads).toEqual([
+      ['ANTHROPIC_API_KEY', 'sk-ant-api03-k'],
+      ['ADMIN_API_KEY', 'adm'],
+    ]);
+    expect(p.notes).toContain('The Worker also has a CLAUDE_OAUTH_CREDS secret: the API key wins, the OAuth pair is not used.');
+    expect(p.notes.join('\n')).toContain('PROXY_API_KEY is not set here and the Worker has none');
+    expect(refusal({ credential: apiKey, existing: names(), flags: { deleteApiKey: true }, env: {} })).toContain('unset ANTHROPIC_API_KEY');
+  });
+
+  it('never puts a secret value in a note or an error', () => {
+    const texts = [
+      plan({ credential: oauth, existing: names('CLAUDE_OAUTH_CREDS'), env: { PROXY_API_KEY: 'pk-SECRET' } }).notes.join('\n'),
+      plan({ credential: oauth, existing: names(), env: {} }).notes.join('\n'),
+      refusal({ credential: oauth, existing: names('ANTHROPIC_API_KEY'), env: {} }),
+      plan({ credential: apiKey, existing: names(), env: {} }).notes.join('\n'),
+    ];
+    for (const text of texts) {
+      expect(text).not.toContain('sk-ant-');
+      expect(text).not.toContain('SECRET');
+    }
   });
 });
 

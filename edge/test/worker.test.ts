@@ -36,7 +36,7 @@ describe('routing', () => {
   });
 
   it('always relays to port 8080, whatever port header a client sends', async () => {
-    const env = makeEnv({}, proxyApp());
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
     const res = await handleRequest(new Request(BASE + '/v1/models', { headers: { 'cf-container-target-port': '9229' } }), env);
     expect(res.status).toBe(200);
     expect(env.PROXY_CONTAINER.instance('oauth-owner').container.ports).toEqual([8080]);
@@ -89,13 +89,31 @@ describe('edge auth', () => {
     const received = e.PROXY_CONTAINER.instance('oauth-owner').container.received;
     expect(received.map((r) => r.headers.get('x-api-key') ?? r.headers.get('authorization'))).toEqual([key, `Bearer ${key}`]);
   });
+
+  it('lets a request through when either header holds the key, as the proxy does', async () => {
+    const e = env();
+    const mixed: Record<string, string>[] = [
+      { 'x-api-key': 'sk-ant-something-else', authorization: `Bearer ${key}` },
+      { 'x-api-key': key, authorization: 'Bearer something-else' },
+    ];
+    for (const headers of mixed) {
+      const res = await handleRequest(new Request(BASE + '/v1/models', { headers }), e);
+      expect(res.status).toBe(200);
+    }
+    const refused = await handleRequest(
+      new Request(BASE + '/v1/models', { headers: { 'x-api-key': 'nope', authorization: 'Bearer nope' } }),
+      e,
+    );
+    expect(refused.status).toBe(401);
+    expect(e.PROXY_CONTAINER.instance('oauth-owner').container.received).toHaveLength(2);
+  });
 });
 
 describe('streaming pass-through', () => {
   it('hands the client Request to the container unread and returns its Response object as is', async () => {
     const upstream = new Response('data: x\n\n', { headers: { 'content-type': 'text/event-stream' } });
     let seen: Request | undefined;
-    const env = makeEnv({}, async (request) => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, async (request) => {
       seen = request;
       return upstream;
     });
@@ -113,11 +131,10 @@ describe('streaming pass-through', () => {
     const clientBody = new ReadableStream<Uint8Array>({ start: (c) => void (client = c) });
 
     let upstream!: ReadableStreamDefaultController<Uint8Array>;
-    let upstreamClosed = false;
     let containerGotFirst!: (text: string) => void;
     const firstAtContainer = new Promise<string>((r) => (containerGotFirst = r));
 
-    const env = makeEnv({}, async (request) => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, async (request) => {
       const reader = request.body!.getReader();
       containerGotFirst(decoder.decode((await reader.read()).value));
       return new Response(
@@ -136,30 +153,38 @@ describe('streaming pass-through', () => {
     upstream.enqueue(encoder.encode('event: message_start\n\n'));
     const reader = res.body!.getReader();
     const first = await reader.read();
-    // The client has the first event while the upstream stream is still open.
+    // The client has the first event while the upstream stream is still open: its next
+    // read stays pending until the container sends more.
     expect(decoder.decode(first.value)).toBe('event: message_start\n\n');
-    expect(upstreamClosed).toBe(false);
+    let secondSettled = false;
+    const secondRead = reader.read().then((r) => ((secondSettled = true), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(secondSettled).toBe(false);
 
     upstream.enqueue(encoder.encode('event: message_stop\n\n'));
-    upstream.close();
-    upstreamClosed = true;
-    client.close();
-    const second = await reader.read();
+    const second = await secondRead;
     expect(decoder.decode(second.value)).toBe('event: message_stop\n\n');
-    expect((await reader.read()).done).toBe(true);
+    // Still open until the container closes its stream.
+    let doneSettled = false;
+    const last = reader.read().then((r) => ((doneSettled = true), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(doneSettled).toBe(false);
+    upstream.close();
+    client.close();
+    expect((await last).done).toBe(true);
   });
 });
 
 describe('/health', () => {
   it('reports the Worker and a sleeping container without waking it', async () => {
     const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), PROXY_API_KEY: 'k' }, proxyApp());
-    const res = await handleRequest(new Request(BASE + '/health'), env);
+    const res = await handleRequest(new Request(BASE + '/health', { headers: { 'x-api-key': 'k' } }), env);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toEqual({
       status: 'ok',
-      worker: { mode: 'oauth', edge_auth: true, admin_route: false, instances: 1, sleep_after: '10m' },
-      containers: [{ name: 'oauth-owner', running: false, state: 'stopped' }],
+      worker: { status: 'ok', mode: 'oauth', edge_auth: true, admin_route: false, instances: 1, sleep_after: '10m' },
+      containers: [{ name: 'oauth-owner', running: false, state: 'stopped', credential: 'oauth' }],
     });
     expect(env.PROXY_CONTAINER.instance('oauth-owner').container.starts).toHaveLength(0);
   });
@@ -168,14 +193,76 @@ describe('/health', () => {
     const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
     await handleRequest(new Request(BASE + '/v1/models'), env);
     const owner = env.PROXY_CONTAINER.instance('oauth-owner');
+    // containerFetch is what starts a container and renews its sleepAfter timer.
+    const containerFetch = vi.spyOn(owner.object, 'containerFetch');
     const res = await handleRequest(new Request(BASE + '/health'), env);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { containers: unknown[] };
     expect(body.containers).toEqual([
-      { name: 'oauth-owner', running: true, state: 'healthy', status: 200, health: { status: 'ok', mode: 'oauth' } },
+      {
+        name: 'oauth-owner',
+        running: true,
+        state: 'healthy',
+        credential: 'oauth',
+        status: 200,
+        health: { status: 'ok', mode: 'oauth' },
+      },
     ]);
+    expect(containerFetch).not.toHaveBeenCalled();
     expect(owner.container.starts).toHaveLength(1);
     expect(owner.container.received.map((r) => new URL(r.url).pathname)).toEqual(['/v1/models', '/health']);
+  });
+
+  it('without the proxy key: only a summary, no container details', async () => {
+    const app = proxyApp();
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), PROXY_API_KEY: 'k', ADMIN_API_KEY: 'adm' }, app);
+    await handleRequest(new Request(BASE + '/v1/models', { headers: { 'x-api-key': 'k' } }), env);
+    const owner = env.PROXY_CONTAINER.instance('oauth-owner');
+    for (const headers of [{}, { 'x-api-key': 'wrong' }] as Record<string, string>[]) {
+      const res = await handleRequest(new Request(BASE + '/health', { headers }), env);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok', worker: { status: 'ok', mode: 'oauth', instances: 1 } });
+    }
+    // The status still reflects the container: it was asked, but only its status is used.
+    app.healthStatus = 503;
+    const degraded = await handleRequest(new Request(BASE + '/health'), env);
+    expect(degraded.status).toBe(503);
+    const text = await degraded.text();
+    expect(JSON.parse(text)).toEqual({ status: 'degraded', worker: { status: 'ok', mode: 'oauth', instances: 1 } });
+    expect(text).not.toContain('needs_login');
+    expect(owner.container.starts).toHaveLength(1);
+  });
+
+  it('without the proxy key: a stored pair and instance errors are not shown', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), PROXY_API_KEY: 'k' }, proxyApp());
+    const owner = env.PROXY_CONTAINER.instance('oauth-owner');
+    const health = vi.spyOn(owner.object, 'health');
+    await handleRequest(new Request(BASE + '/health'), env);
+    expect(health).toHaveBeenCalledExactlyOnceWith({ wake: false, detail: false });
+    health.mockRejectedValueOnce(new Error('internal detail'));
+    const res = await handleRequest(new Request(BASE + '/health'), env);
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ status: 'degraded', worker: { status: 'ok', mode: 'oauth', instances: 1 } });
+    expect(text).not.toContain('internal detail');
+  });
+
+  it('no credential at all: 503 no_credential, summary or details, nothing started', async () => {
+    const env = makeEnv({ PROXY_API_KEY: 'k' }, proxyApp());
+    const summary = await handleRequest(new Request(BASE + '/health'), env);
+    expect(summary.status).toBe(503);
+    expect(await summary.json()).toEqual({
+      status: 'no_credential',
+      message: expect.stringContaining('No credential is configured for the proxy: neither ANTHROPIC_API_KEY nor CLAUDE_OAUTH_CREDS is set'),
+      worker: { status: 'ok', mode: 'oauth', instances: 1 },
+    });
+    const detailed = await handleRequest(new Request(BASE + '/health?wake=1', { headers: { authorization: 'Bearer k' } }), env);
+    expect(detailed.status).toBe(503);
+    expect(await detailed.json()).toMatchObject({
+      status: 'no_credential',
+      containers: [{ name: 'oauth-owner', running: false, credential: 'none' }],
+    });
+    expect(env.PROXY_CONTAINER.instance('oauth-owner').container.starts).toHaveLength(0);
   });
 
   it('is 503 degraded when a running container says it cannot serve', async () => {
@@ -193,13 +280,19 @@ describe('/health', () => {
 
   it('lists every pool instance in API key mode', async () => {
     const env = makeEnv({ ANTHROPIC_API_KEY: 'sk-ant-api03-k', API_KEY_INSTANCES: '3' }, proxyApp());
-    const body = (await (await handleRequest(new Request(BASE + '/health'), env)).json()) as {
+    const res = await handleRequest(new Request(BASE + '/health'), env);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
       worker: { mode: string; instances: number };
-      containers: { name: string }[];
+      containers: { name: string; credential: string }[];
     };
     expect(body.worker.mode).toBe('api_key');
     expect(body.worker.instances).toBe(3);
-    expect(body.containers.map((c) => c.name)).toEqual(['pool-0', 'pool-1', 'pool-2']);
+    expect(body.containers.map((c) => [c.name, c.credential])).toEqual([
+      ['pool-0', 'api_key'],
+      ['pool-1', 'api_key'],
+      ['pool-2', 'api_key'],
+    ]);
   });
 
   it('wakes the container only for ?wake=1 with the proxy key', async () => {

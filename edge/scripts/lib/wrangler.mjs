@@ -17,19 +17,22 @@ export function wranglerEnv(base = process.env) {
 /**
  * Run a command; `input`, when given, is written to its standard input (never to its
  * arguments, which other users of the machine can read in the process list).
- * Resolves to { code, stdout } (stdout is captured only when `capture` is set).
+ * Resolves to { code, stdout, stderr } (stdout is captured only when `capture` is set,
+ * stderr only when `captureStderr` is).
  */
-export function run(command, args, { input, capture = false, spawnFn = spawn, env = wranglerEnv() } = {}) {
+export function run(command, args, { input, capture = false, captureStderr = false, spawnFn = spawn, env = wranglerEnv() } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawnFn(command, args, {
       cwd: EDGE_DIR,
       env,
-      stdio: [input === undefined ? 'inherit' : 'pipe', capture ? 'pipe' : 'inherit', 'inherit'],
+      stdio: [input === undefined ? 'inherit' : 'pipe', capture ? 'pipe' : 'inherit', captureStderr ? 'pipe' : 'inherit'],
     });
     let stdout = '';
+    let stderr = '';
     if (capture) child.stdout.on('data', (chunk) => (stdout += chunk));
+    if (captureStderr) child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout }));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     if (input !== undefined) child.stdin.end(input);
   });
 }
@@ -52,4 +55,44 @@ export async function loggedIn(options = {}) {
   } catch {
     return false;
   }
+}
+
+/**
+ * The names of the Worker's secrets, from `wrangler secret list --format json` (names and
+ * types only: wrangler never shows values). A Worker that does not exist yet (the first
+ * deploy) has none. Throws when wrangler fails for another reason: the deploy must not
+ * guess which secrets exist.
+ */
+export async function listSecrets(options = {}) {
+  const { code, stdout, stderr } = await wrangler(['secret', 'list', '--format', 'json'], {
+    ...options,
+    capture: true,
+    captureStderr: true,
+  });
+  return parseSecretList(code, stdout, stderr);
+}
+
+/** The pure part of listSecrets: wrangler's exit code and output to a Set of names. */
+export function parseSecretList(code, stdout, stderr = '') {
+  if (code !== 0) {
+    if (/Worker "[^"]*"(?: \(env: [^)]*\))? not found|Worker does not exist|code: 10007/i.test(`${stdout}\n${stderr}`)) return new Set();
+    const detail = `${stderr}\n${stdout}`.trim().split('\n').slice(-5).join('\n  ');
+    throw new Error(`wrangler secret list failed (exit ${code}); cannot tell which secrets exist.\n  ${detail}`);
+  }
+  // The JSON array is printed from the start of a line (warnings, if any, go before it).
+  const start = stdout.search(/^\[/m);
+  let list;
+  try {
+    list = start < 0 ? undefined : JSON.parse(stdout.slice(start));
+  } catch {
+    list = undefined;
+  }
+  if (!Array.isArray(list)) throw new Error('wrangler secret list printed something other than a JSON list of secrets');
+  return new Set(list.map((s) => s?.name).filter((n) => typeof n === 'string'));
+}
+
+/** `wrangler secret delete NAME` (wrangler asks for confirmation on a terminal). */
+export async function deleteSecret(name, options = {}) {
+  const { code } = await wrangler(['secret', 'delete', name], options);
+  if (code !== 0) throw new Error(`wrangler secret delete ${name} failed (exit ${code})`);
 }
