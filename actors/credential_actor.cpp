@@ -24,6 +24,7 @@ token_reply current_token(const credential_state &st) {
     break;
   case credential_setup::kind::oauth:
     r.auth = {upstream_auth::scheme::bearer, st.setup.tokens.access_token, true};
+    r.refreshable = true;
     break;
   }
   return r;
@@ -112,12 +113,8 @@ void start_refresh(state_ptr self) {
 /// shared: requests arriving meanwhile wait for the same result.
 caf::result<token_reply> want_fresh_token(state_ptr self, const std::string &rejected) {
   auto &st = self->state;
-  if (st.setup.type != credential_setup::kind::oauth) {
-    if (!rejected.empty() && st.setup.type == credential_setup::kind::bearer)
-      return error_reply(401, "The upstream rejected the proxy's OAuth token "
-                              "(CLAUDE_CODE_OAUTH_TOKEN), which cannot be refreshed.");
-    return current_token(st);
-  }
+  if (st.setup.type != credential_setup::kind::oauth)
+    return current_token(st); // nothing to refresh: an upstream 401 reaches the client as it is
   if (st.needs_login)
     return needs_login_reply(st);
   auto wanted = [&] {

@@ -31,6 +31,7 @@ using written_atom = caf::atom_constant<caf::atom("written")>;
 struct token_reply {
   bool ok = false;
   upstream_auth auth;
+  bool refreshable = false; ///< an upstream 401 is worth one refresh and retry
   api_error error;
 };
 

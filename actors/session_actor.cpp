@@ -91,7 +91,7 @@ void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
   p.target = st.env->upstream.target(st.req.target);
   p.headers = upstream_request_headers(st.req.headers, st.token.auth);
   p.body = st.req.body;
-  p.intercept_unauthorized = st.token.auth.oauth && !st.retried;
+  p.intercept_unauthorized = st.token.refreshable && !st.retried;
   p.connect_timeout = st.env->connect_timeout;
   p.upstream_timeout = st.env->upstream_timeout;
   p.stream_idle_timeout = st.env->stream_idle_timeout;

@@ -204,3 +204,15 @@ TEST_CASE("without an admin key the admin route does not exist") {
       testing::call(r->port, http::verb::post, "/admin/credentials", "{}", {{"x-admin-key", ""}});
   CHECK(res.status == 404);
 }
+
+TEST_CASE("a long-lived token the upstream rejects: its 401 reaches the client unchanged") {
+  rig r;
+  r.cfg.oauth_static_token = "sk-ant-oat01-long-lived-but-unknown";
+  r.start_proxy();
+  auto res = post_messages(r.port, message_body(false));
+  CHECK(res.status == 401);
+  CHECK(res.body == r.upstream->requests().back().response_body);
+  CHECK(res.body.find("Invalid bearer token") != std::string::npos);
+  CHECK(r.upstream->requests().size() == 1); // no refresh, no retry
+  CHECK(res.body.find("long-lived-but-unknown") == std::string::npos);
+}

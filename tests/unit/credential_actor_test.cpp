@@ -83,6 +83,7 @@ TEST_CASE("API keys are handed out as x-api-key, without refresh") {
   CHECK(r.auth.kind == upstream_auth::scheme::api_key);
   CHECK(r.auth.secret == "sk-test");
   CHECK_FALSE(r.auth.oauth);
+  CHECK_FALSE(r.refreshable);
   CHECK(f.status(a).kind == "api_key");
 }
 
@@ -94,6 +95,7 @@ TEST_CASE("a fresh OAuth token is used as it is") {
   CHECK(r.auth.kind == upstream_auth::scheme::bearer);
   CHECK(r.auth.oauth);
   CHECK(r.auth.secret == "access-1");
+  CHECK(r.refreshable);
   CHECK(f.endpoint->calls() == 0);
   auto st = f.status(a);
   CHECK(st.state == "ok");
