@@ -209,6 +209,28 @@ sse_event delta_event(std::size_t index, std::string_view delta_type, std::strin
   });
 }
 
+template <class T> std::optional<T> parse_number(std::string_view s) {
+  T value{};
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || ptr != s.data() + s.size())
+    return std::nullopt;
+  return value;
+}
+
+// The fields a streamed message_start and a whole message share.
+void put_message_head(json_writer &w, const scenario_params &p) {
+  key(w, "id");
+  put(w, p.message_id);
+  key(w, "type");
+  put(w, "message");
+  key(w, "role");
+  put(w, "assistant");
+  key(w, "model");
+  put(w, p.model);
+}
+
+} // namespace
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -223,16 +245,6 @@ std::string_view trim(std::string_view s) {
     s.remove_suffix(1);
   return s;
 }
-
-template <class T> std::optional<T> parse_number(std::string_view s) {
-  T value{};
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || ptr != s.data() + s.size())
-    return std::nullopt;
-  return value;
-}
-
-} // namespace
 
 std::optional<scenario> parse_scenario(std::string_view name) {
   name = trim(name);
@@ -271,14 +283,7 @@ std::vector<sse_event> build_events(const scenario_params &p) {
   events.push_back(make_event("message_start", [&](json_writer &w) {
     key(w, "message");
     w.StartObject();
-    key(w, "id");
-    put(w, p.message_id);
-    key(w, "type");
-    put(w, "message");
-    key(w, "role");
-    put(w, "assistant");
-    key(w, "model");
-    put(w, p.model);
+    put_message_head(w, p);
     key(w, "content");
     w.StartArray();
     w.EndArray();
@@ -343,14 +348,7 @@ std::string build_message_json(const scenario_params &p) {
   rapidjson::StringBuffer sb;
   json_writer w(sb);
   w.StartObject();
-  key(w, "id");
-  put(w, p.message_id);
-  key(w, "type");
-  put(w, "message");
-  key(w, "role");
-  put(w, "assistant");
-  key(w, "model");
-  put(w, p.model);
+  put_message_head(w, p);
   key(w, "content");
   w.StartArray();
   for (const auto &b : m.blocks)
