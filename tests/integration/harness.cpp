@@ -53,29 +53,11 @@ void raw_client::send(const std::string &bytes) {
   net::write(socket_, net::buffer(bytes));
 }
 
-std::string raw_client::read_until(const std::string &needle, std::chrono::milliseconds timeout) {
+bool raw_client::read_while(const std::function<bool()> &more, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   socket_.non_blocking(true);
   char buf[4096];
-  while (data_.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    boost::system::error_code ec;
-    auto n = socket_.read_some(net::buffer(buf), ec);
-    if (ec == net::error::would_block) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      continue;
-    }
-    if (ec)
-      break;
-    data_.append(buf, n);
-  }
-  return data_;
-}
-
-bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  socket_.non_blocking(true);
-  char buf[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (more() && std::chrono::steady_clock::now() < deadline) {
     boost::system::error_code ec;
     auto n = socket_.read_some(net::buffer(buf), ec);
     if (ec == net::error::would_block) {
@@ -87,6 +69,15 @@ bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
     data_.append(buf, n);
   }
   return false;
+}
+
+std::string raw_client::read_until(const std::string &needle, std::chrono::milliseconds timeout) {
+  read_while([&] { return data_.find(needle) == std::string::npos; }, timeout);
+  return data_;
+}
+
+bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
+  return read_while([] { return true; }, timeout);
 }
 
 void raw_client::close() {

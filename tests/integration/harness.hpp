@@ -5,6 +5,7 @@
 #include "sim/simulator.hpp"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,6 +52,9 @@ public:
   void close();
 
 private:
+  /// Reads what arrives while `more()` holds, until the timeout; true when the peer closed.
+  bool read_while(const std::function<bool()> &more, std::chrono::milliseconds timeout);
+
   net::io_context ioc_;
   tcp::socket socket_;
   std::string data_;
