@@ -9,12 +9,12 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY cmake cmake
 COPY core core
-COPY app app
+COPY policy policy
 COPY auth auth
-COPY http http
+COPY io io
 COPY actors actors
-COPY sim sim
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPROXY_BUILD_TESTS=OFF \
+COPY app app
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPROXY_BUILD_TESTS=OFF -DPROXY_BUILD_TOOLS=OFF \
  && cmake --build build -j"$(nproc)" --target claude-proxy \
  && strip build/claude-proxy
 

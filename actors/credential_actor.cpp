@@ -1,28 +1,31 @@
 #include "actors/credential_actor.hpp"
 
-#include "auth/credential_store.hpp"
+#include "auth/credentials.hpp"
 #include "core/log.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace proxy {
 namespace {
 
-using state_ptr = caf::stateful_actor<credential_state> *;
+using state_ptr = credential_actor::stateful_pointer<credential_state>;
+using kind = credential_setup::kind;
 constexpr std::chrono::seconds max_backoff{300};
+constexpr std::chrono::seconds store_timeout{30};
 
 token_reply current_token(const credential_state &st) {
   token_reply r;
   r.ok = true;
   switch (st.setup.type) {
-  case credential_setup::kind::api_key:
-  case credential_setup::kind::simulator:
+  case kind::api_key:
+  case kind::simulator:
     r.auth = {upstream_auth::scheme::api_key, st.setup.secret, false};
     break;
-  case credential_setup::kind::bearer:
+  case kind::bearer:
     r.auth = {upstream_auth::scheme::bearer, st.setup.secret, true};
     break;
-  case credential_setup::kind::oauth:
+  case kind::oauth:
     r.auth = {upstream_auth::scheme::bearer, st.setup.tokens.access_token, true};
     r.refreshable = true;
     break;
@@ -45,9 +48,32 @@ bool expired(const credential_state &st) {
   return at != 0 && at <= now(st);
 }
 
-bool due_for_refresh(const credential_state &st) {
+std::int64_t refresh_due_at(const credential_state &st) {
   auto at = st.setup.tokens.expires_at_ms;
-  return at != 0 && at - now(st) <= st.setup.refresh_margin.count() * 1000;
+  if (st.setup.type != kind::oauth || at == 0)
+    return std::numeric_limits<std::int64_t>::max();
+  return at - st.setup.refresh_margin.count() * 1000;
+}
+
+bool due_for_refresh(const credential_state &st) {
+  return refresh_due_at(st) <= now(st);
+}
+
+/// Tells the sessions which token to use without asking: the current one while it is usable.
+void publish(state_ptr self) {
+  auto &st = self->state;
+  if (!st.setup.board)
+    return;
+  if (st.needs_login || (st.setup.type == kind::oauth && expired(st))) {
+    st.setup.board->publish(nullptr);
+    return;
+  }
+  auto token = std::make_shared<published_token>();
+  auto reply = current_token(st);
+  token->auth = reply.auth;
+  token->refreshable = reply.refreshable;
+  token->fresh_until_ms = refresh_due_at(st);
+  st.setup.board->publish(std::move(token));
 }
 
 token_reply needs_login_reply(const credential_state &st) {
@@ -74,93 +100,22 @@ void answer_waiters(state_ptr self, const token_reply &reply) {
     w.deliver(reply);
 }
 
-/// Someone else (another process, or `claude` itself) may have refreshed since we loaded the
-/// file: their pair is the live one, and using our old refresh token would fail or log them out.
-void adopt_newer_store(state_ptr self) {
-  auto &st = self->state;
-  if (st.setup.store_path.empty())
-    return;
-  auto text = read_text_file(st.setup.store_path);
-  if (!text)
-    return;
-  auto stored = parse_claude_credentials(text.value());
-  if (!stored || stored->access_token == st.setup.tokens.access_token)
-    return;
-  if (stored->expires_at_ms >= st.setup.tokens.expires_at_ms)
-    st.setup.tokens = stored.value();
-}
-
-void start_refresh(state_ptr self) {
-  auto &st = self->state;
-  if (st.refreshing)
-    return;
-  if (st.setup.tokens.refresh_token.empty()) {
-    st.needs_login = true;
-    st.last_error = "the access token expired and there is no refresh token";
-    answer_waiters(self, needs_login_reply(st));
-    return;
-  }
-  st.refreshing = true;
-  caf::actor me = caf::actor_cast<caf::actor>(self);
-  auto generation = st.generation;
-  st.setup.endpoint->refresh(
-      st.setup.tokens.refresh_token, [me, generation](refresh_outcome outcome) {
-        caf::anon_send(me, refreshed_atom::value, generation, std::move(outcome));
-      });
-}
-
-/// Asks for a token that is fresh enough, refreshing first when it is due. The refresh is
-/// shared: requests arriving meanwhile wait for the same result.
-caf::result<token_reply> want_fresh_token(state_ptr self, const std::string &rejected) {
-  auto &st = self->state;
-  if (st.setup.type != credential_setup::kind::oauth)
-    return current_token(st); // nothing to refresh: an upstream 401 reaches the client as it is
-  if (st.needs_login)
-    return needs_login_reply(st);
-  auto wanted = [&] {
-    return rejected.empty() ? due_for_refresh(st) : st.setup.tokens.access_token == rejected;
-  };
-  if (!st.refreshing) {
-    if (!wanted())
-      return current_token(st);
-    adopt_newer_store(self); // only now: the file is read just before a refresh
-    if (!wanted())
-      return current_token(st);
-    if (now(st) < st.retry_at_ms)
-      return fallback_reply(st);
-    start_refresh(self);
-    if (!st.refreshing) // it could not even start
-      return fallback_reply(st);
-  }
-  st.waiters.push_back(self->make_response_promise());
-  return st.waiters.back();
-}
-
-/// The credentials JSON for the current tokens, keeping the other keys of what we were given.
-std::string credentials_json(const credential_state &st) {
-  std::string base = st.setup.source_json;
-  if (!st.setup.store_path.empty())
-    if (auto text = read_text_file(st.setup.store_path))
-      base = text.value();
-  return update_claude_credentials(base, st.setup.tokens);
+/// The refresh is over (done, moot or failed): publish the outcome and answer everyone waiting.
+void end_refresh(state_ptr self, const token_reply &reply) {
+  self->state.refreshing = false;
+  publish(self);
+  answer_waiters(self, reply);
 }
 
 void log_storage_error(const std::string &detail) {
-  log_json("credential_store_error", "{\"detail\":\"" + json_escape(detail) + "\"}");
-}
-
-/// Storing is done: from now on the new tokens are handed out.
-void refresh_finished(state_ptr self) {
-  auto &st = self->state;
-  st.refreshing = false;
-  answer_waiters(self, current_token(st));
+  log_event("credential_store_error", [&](json_writer &w) { json_field(w, "detail", detail); });
 }
 
 void sync_to_sink(state_ptr self) {
   auto &st = self->state;
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<credential_actor>(self);
   auto generation = st.generation;
-  st.setup.sink->store(credentials_json(st), [me, generation](std::string error) {
+  st.setup.sink->store(st.stored_json, [me, generation](std::string error) {
     caf::anon_send(me, synced_atom::value, generation, std::move(error));
   });
 }
@@ -169,7 +124,7 @@ void on_synced(state_ptr self, std::uint64_t generation, const std::string &erro
   auto &st = self->state;
   if (generation != st.generation) { // pushed credentials replaced these meanwhile
     if (st.refreshing)
-      refresh_finished(self);
+      end_refresh(self, current_token(st));
     return;
   }
   st.unsynced = !error.empty();
@@ -178,7 +133,7 @@ void on_synced(state_ptr self, std::uint64_t generation, const std::string &erro
     if (st.last_error.rfind("refreshed, but", 0) == 0)
       st.last_error.clear();
     if (st.refreshing)
-      refresh_finished(self);
+      end_refresh(self, current_token(st));
     return;
   }
   ++st.sync_attempts;
@@ -191,16 +146,54 @@ void on_synced(state_ptr self, std::uint64_t generation, const std::string &erro
   // Keep trying to store it in the background.
   st.last_error = "refreshed, but could not store the new tokens: " + error;
   if (st.refreshing)
-    refresh_finished(self);
+    end_refresh(self, current_token(st));
   self->delayed_send(self, std::chrono::seconds(30), tick_atom::value);
+}
+
+/// The new pair is stored where it must be: hand it out (after the sink has it too).
+void stored(state_ptr self, std::string json) {
+  auto &st = self->state;
+  st.stored_json = std::move(json);
+  if (st.setup.sink) {
+    st.sync_attempts = 0;
+    sync_to_sink(self); // waiters are answered once it is stored
+    return;
+  }
+  end_refresh(self, current_token(st));
+}
+
+/// Writes the current pair to the file (through the store actor), then calls `then(json)`. A
+/// failure is recorded in last_error after `what` ("refreshed, but could not save the new tokens").
+template <class F> void save_tokens(state_ptr self, std::string what, F then) {
+  auto &st = self->state;
+  if (st.setup.store_path.empty()) {
+    then(update_claude_credentials(st.setup.source_json, st.setup.tokens));
+    return;
+  }
+  self->request(st.setup.store, store_timeout, save_atom::value, st.setup.tokens,
+                st.setup.source_json)
+      .then(
+          [self, what, then](save_reply &r) mutable {
+            if (!r.error.empty()) {
+              self->state.last_error = what + ": " + r.error;
+              log_storage_error(r.error);
+            }
+            then(std::move(r.json));
+          },
+          [self, what, then](caf::error &e) mutable {
+            auto why = self->system().render(e);
+            self->state.last_error = what + ": " + why;
+            log_storage_error(why);
+            then(
+                update_claude_credentials(self->state.setup.source_json, self->state.setup.tokens));
+          });
 }
 
 void on_refreshed(state_ptr self, std::uint64_t generation, refresh_outcome &outcome) {
   auto &st = self->state;
   if (generation != st.generation) {
     // Fresh credentials were pushed while this grant ran: they win.
-    st.refreshing = false;
-    answer_waiters(self, current_token(st));
+    end_refresh(self, current_token(st));
     return;
   }
   if (auto *tokens = std::get_if<oauth_tokens>(&outcome)) {
@@ -212,39 +205,95 @@ void on_refreshed(state_ptr self, std::uint64_t generation, refresh_outcome &out
     ++st.refreshes;
     // The old refresh token is already spent: the new pair must be stored before anyone uses
     // it, or a crash now would lose the only valid refresh token.
-    if (!st.setup.store_path.empty()) {
-      auto written = write_file_durably(st.setup.store_path, credentials_json(st));
-      if (!written) {
-        st.last_error = "refreshed, but could not save the new tokens: " + written.error();
-        log_storage_error(written.error());
-      }
-    }
-    if (st.setup.sink) {
-      st.sync_attempts = 0;
-      sync_to_sink(self); // waiters are answered once it is stored
-      return;
-    }
-    refresh_finished(self);
+    save_tokens(self, "refreshed, but could not save the new tokens",
+                [self](std::string json) { stored(self, std::move(json)); });
     return;
   }
-  st.refreshing = false;
   auto &failed = std::get<refresh_failure>(outcome);
   st.last_error = failed.message;
   if (failed.permanent) {
     st.needs_login = true;
-    answer_waiters(self, needs_login_reply(st));
+    end_refresh(self, needs_login_reply(st));
     return;
   }
   st.backoff = std::min(max_backoff, std::max(std::chrono::seconds{1}, st.backoff * 2));
   st.backoff = std::clamp(failed.retry_after, st.backoff, max_backoff);
   st.retry_at_ms = now(st) + st.backoff.count() * 1000;
-  answer_waiters(self, fallback_reply(st));
+  end_refresh(self, fallback_reply(st));
+}
+
+/// After re-reading the store: refresh if still needed, else hand out what we have.
+void grant_if_needed(state_ptr self, const std::string &rejected) {
+  auto &st = self->state;
+  bool wanted = rejected.empty() ? due_for_refresh(st) : st.setup.tokens.access_token == rejected;
+  if (!wanted) {
+    end_refresh(self, current_token(st));
+    return;
+  }
+  if (st.setup.tokens.refresh_token.empty()) {
+    st.needs_login = true;
+    st.last_error = "the access token expired and there is no refresh token";
+    end_refresh(self, needs_login_reply(st));
+    return;
+  }
+  auto me = caf::actor_cast<credential_actor>(self);
+  auto generation = st.generation;
+  st.setup.endpoint->refresh(
+      st.setup.tokens.refresh_token, [me, generation](refresh_outcome outcome) {
+        caf::anon_send(me, refreshed_atom::value, generation, std::move(outcome));
+      });
+}
+
+/// Someone else (another process, or `claude` itself) may have refreshed since we loaded the
+/// file: their pair is the live one, and using our old refresh token would fail or log them out.
+/// So the file is re-read just before a refresh, by the store actor.
+void start_refresh(state_ptr self, std::string rejected) {
+  auto &st = self->state;
+  st.refreshing = true;
+  if (st.setup.store_path.empty()) {
+    grant_if_needed(self, rejected);
+    return;
+  }
+  auto generation = st.generation;
+  self->request(st.setup.store, store_timeout, load_atom::value)
+      .then(
+          [self, rejected, generation](file_reply &r) {
+            auto &st = self->state;
+            if (r.ok && generation == st.generation)
+              if (auto stored = parse_claude_credentials(r.text);
+                  stored && stored->access_token != st.setup.tokens.access_token &&
+                  stored->expires_at_ms >= st.setup.tokens.expires_at_ms)
+                st.setup.tokens = stored.value();
+            grant_if_needed(self, rejected);
+          },
+          [self, rejected](caf::error &) { grant_if_needed(self, rejected); });
+}
+
+/// Asks for a token that is fresh enough, refreshing first when it is due (or was rejected).
+/// The refresh is shared: requests arriving meanwhile wait for the same result.
+caf::result<token_reply> want_fresh_token(state_ptr self, const std::string &rejected) {
+  auto &st = self->state;
+  if (st.setup.type != kind::oauth)
+    return current_token(st); // nothing to refresh: an upstream 401 reaches the client as it is
+  if (st.needs_login)
+    return needs_login_reply(st);
+  if (!st.refreshing) {
+    bool wanted = rejected.empty() ? due_for_refresh(st) : st.setup.tokens.access_token == rejected;
+    if (!wanted)
+      return current_token(st);
+    if (now(st) < st.retry_at_ms)
+      return fallback_reply(st);
+    start_refresh(self, rejected);
+  }
+  st.waiters.push_back(self->make_response_promise<token_reply>());
+  return st.waiters.back();
 }
 
 /// Credentials pushed by the user (the admin route): they replace ours and clear any failure.
-token_reply replace_tokens(state_ptr self, oauth_tokens tokens) {
+/// Answered once they are stored.
+caf::result<token_reply> replace_tokens(state_ptr self, oauth_tokens tokens) {
   auto &st = self->state;
-  if (st.setup.type != credential_setup::kind::oauth)
+  if (st.setup.type != kind::oauth)
     return error_reply(409, "This proxy does not use OAuth credentials; restart it with them.");
   ++st.generation;
   st.setup.tokens = std::move(tokens);
@@ -254,34 +303,35 @@ token_reply replace_tokens(state_ptr self, oauth_tokens tokens) {
   st.sync_attempts = 0;
   st.unsynced = false;
   st.last_error.clear();
-  if (!st.setup.store_path.empty())
-    if (auto written = write_file_durably(st.setup.store_path, credentials_json(st)); !written) {
-      st.last_error = "could not save the pushed tokens: " + written.error();
-      log_storage_error(written.error());
-    }
-  // Whoever pushed them stored them already. A grant or sync still running is moot (see
-  // generation) but keeps `refreshing` set until it reports, so no second grant starts.
+  publish(self);
+  // A grant or sync still running is moot (see generation) but keeps `refreshing` set until it
+  // reports, so no second grant starts. Whoever pushed these stored them already: no sync.
   answer_waiters(self, current_token(st));
-  return current_token(st);
+  auto promise = self->make_response_promise<token_reply>();
+  save_tokens(self, "could not save the pushed tokens", [self, promise](std::string json) mutable {
+    self->state.stored_json = std::move(json);
+    promise.deliver(current_token(self->state));
+  });
+  return promise;
 }
 
 credential_status status_of(const credential_state &st) {
   credential_status s;
-  using k = credential_setup::kind;
-  s.kind = st.setup.type == k::api_key  ? "api_key"
-           : st.setup.type == k::oauth  ? "oauth"
-           : st.setup.type == k::bearer ? "bearer"
-                                        : "simulator";
-  s.state = st.needs_login                             ? "needs_login"
-            : st.refreshing                            ? "refreshing"
-            : now(st) < st.retry_at_ms                 ? "backoff"
-            : st.setup.type == k::oauth && expired(st) ? "expired"
-                                                       : "ok";
-  s.store = st.setup.type != k::oauth ? "none" : st.setup.store_path.empty() ? "memory" : "file";
-  if (st.setup.type == k::oauth && st.setup.tokens.expires_at_ms != 0)
+  s.kind = st.setup.type == kind::api_key  ? "api_key"
+           : st.setup.type == kind::oauth  ? "oauth"
+           : st.setup.type == kind::bearer ? "bearer"
+                                           : "simulator";
+  s.state = st.needs_login                                ? "needs_login"
+            : st.refreshing                               ? "refreshing"
+            : now(st) < st.retry_at_ms                    ? "backoff"
+            : st.setup.type == kind::oauth && expired(st) ? "expired"
+                                                          : "ok";
+  s.store = st.setup.type != kind::oauth ? "none" : st.setup.store_path.empty() ? "memory" : "file";
+  if (st.setup.type == kind::oauth && st.setup.tokens.expires_at_ms != 0)
     s.expires_in_s = (st.setup.tokens.expires_at_ms - now(st)) / 1000;
   // Unusable: a new login is needed, or the token expired and refreshing it keeps failing.
-  s.usable = !st.needs_login && !(st.setup.type == k::oauth && expired(st) && st.retry_at_ms != 0);
+  s.usable =
+      !st.needs_login && !(st.setup.type == kind::oauth && expired(st) && st.retry_at_ms != 0);
   s.last_refresh_ms = st.last_refresh_ms;
   s.last_error = st.last_error;
   s.refreshes = st.refreshes;
@@ -290,9 +340,11 @@ credential_status status_of(const credential_state &st) {
 
 } // namespace
 
-caf::behavior credential_actor(caf::stateful_actor<credential_state> *self,
-                               credential_setup setup) {
+credential_actor::behavior_type
+credential_behavior(credential_actor::stateful_pointer<credential_state> self,
+                    credential_setup setup) {
   self->state.setup = std::move(setup);
+  publish(self);
   return {
       [self](get_token_atom) -> caf::result<token_reply> {
         return want_fresh_token(self, std::string{});
@@ -300,6 +352,10 @@ caf::behavior credential_actor(caf::stateful_actor<credential_state> *self,
       [self](refresh_atom, const std::string &rejected) -> caf::result<token_reply> {
         return want_fresh_token(self, rejected);
       },
+      [self](replace_atom, oauth_tokens &tokens) -> caf::result<token_reply> {
+        return replace_tokens(self, std::move(tokens));
+      },
+      [self](status_atom) { return status_of(self->state); },
       [self](refreshed_atom, std::uint64_t generation, refresh_outcome &outcome) {
         on_refreshed(self, generation, outcome);
       },
@@ -310,10 +366,6 @@ caf::behavior credential_actor(caf::stateful_actor<credential_state> *self,
         if (self->state.unsynced)
           sync_to_sink(self);
       },
-      [self](replace_atom, oauth_tokens &tokens) {
-        return replace_tokens(self, std::move(tokens));
-      },
-      [self](status_atom) { return status_of(self->state); },
   };
 }
 

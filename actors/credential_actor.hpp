@@ -1,8 +1,10 @@
 #pragma once
-// The credential actor: the one owner of the upstream credential. It hands out the header to
-// send, refreshes OAuth tokens one at a time (every waiter gets the one result), persists each
-// rotated pair before using it, and reports its state for /health.
-#include "actors/messages.hpp"
+// The credential actor: the one owner of the upstream credential. It publishes the token to use
+// on the token board, refreshes OAuth tokens one at a time (every waiter gets the one result),
+// has the store actor persist each rotated pair before it is used, and reports its state for
+// /health.
+#include "actors/protocol.hpp"
+#include "actors/token_board.hpp"
 #include "auth/credential_sink.hpp"
 #include "auth/token_endpoint.hpp"
 
@@ -10,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace proxy {
 
@@ -26,14 +29,19 @@ struct credential_setup {
   std::shared_ptr<token_endpoint> endpoint;
   /// Where rotated pairs must be stored before use, besides the file; may be null.
   std::shared_ptr<credential_sink> sink;
+  /// Does the file work on store_path; needed when it is set.
+  store_actor store;
+  /// Where the current token is published for sessions; may be null.
+  std::shared_ptr<token_board> board;
   std::function<std::int64_t()> now_ms; ///< wall clock in epoch milliseconds (tests fake it)
 };
 
 struct credential_state {
   credential_setup setup;
-  bool refreshing = false; ///< a grant, or the storing of its result, is under way
+  bool refreshing = false; ///< a refresh (re-read, grant, store, sync) is under way
   int sync_attempts = 0;
   bool unsynced = false;        ///< the sink has not yet stored the current pair
+  std::string stored_json;      ///< the credentials document of the current pair, for the sink
   std::uint64_t generation = 0; ///< bumped by pushed credentials; a refresh of an older one is moot
   bool needs_login = false;
   std::int64_t retry_at_ms = 0; ///< no refresh before this (backoff after a failure)
@@ -41,10 +49,12 @@ struct credential_state {
   std::int64_t last_refresh_ms = 0;
   std::string last_error;
   int refreshes = 0;
-  std::vector<caf::response_promise> waiters;
+  std::vector<caf::typed_response_promise<token_reply>> waiters;
   static inline const char *name = "credential";
 };
 
-caf::behavior credential_actor(caf::stateful_actor<credential_state> *self, credential_setup setup);
+credential_actor::behavior_type
+credential_behavior(credential_actor::stateful_pointer<credential_state> self,
+                    credential_setup setup);
 
 } // namespace proxy

@@ -1,17 +1,14 @@
 #include "actors/pool_actor.hpp"
 
+#include "io/upstream_connection.hpp"
+
+#include <algorithm>
+
 namespace proxy {
 namespace {
 
-using state_ptr = caf::stateful_actor<pool_state> *;
+using state_ptr = pool_actor::stateful_pointer<pool_state>;
 using clock = std::chrono::steady_clock;
-
-std::size_t idle_count(const pool_state &st) {
-  std::size_t n = 0;
-  for (const auto &q : st.idle)
-    n += q.size();
-  return n;
-}
 
 lease_reply granted(std::shared_ptr<upstream_connection> c) {
   lease_reply r;
@@ -22,107 +19,79 @@ lease_reply granted(std::shared_ptr<upstream_connection> c) {
 
 void drop(pool_state &st, const std::shared_ptr<upstream_connection> &c) {
   c->close_soon();
-  --st.open;
+  --st.mine;
+  st.setup.open->fetch_sub(1, std::memory_order_relaxed);
 }
 
 /// Idle connections the upstream has probably closed by now are not worth a try.
 void prune_idle(pool_state &st) {
   auto cutoff = clock::now() - st.setup.idle_timeout;
-  for (auto &q : st.idle)
-    while (!q.empty() && q.front()->idle_since < cutoff) {
-      drop(st, q.front());
-      q.pop_front();
-    }
+  while (!st.idle.empty() && st.idle.front()->idle_since < cutoff) {
+    drop(st, st.idle.front());
+    st.idle.pop_front();
+  }
 }
 
-/// A connection for `worker` without waiting, if one can be had.
-std::shared_ptr<upstream_connection> try_lease(pool_state &st, std::size_t worker) {
-  prune_idle(st);
-  auto &mine = st.idle[worker];
-  if (!mine.empty()) {
-    auto c = std::move(mine.back()); // the most recently used is the most likely alive
-    mine.pop_back();
-    return c;
-  }
-  if (st.open >= st.setup.max_connections) {
-    // At the limit, an idle connection of another worker makes room for one of ours.
-    auto other = std::find_if(st.idle.begin(), st.idle.end(), [](auto &q) { return !q.empty(); });
-    if (other == st.idle.end())
-      return nullptr;
-    drop(st, other->front());
-    other->pop_front();
-  }
-  ++st.open;
-  return st.setup.make_connection(worker);
-}
-
-void serve_waiters(state_ptr self) {
+void keep_ticking(state_ptr self) {
   auto &st = self->state;
-  while (!st.waiters.empty()) {
-    auto c = try_lease(st, st.waiters.front().worker);
-    if (!c)
-      return;
-    st.waiters.front().promise.deliver(granted(std::move(c)));
-    st.waiters.pop_front();
-  }
-}
-
-/// Waiters get a clear answer before their own request times out.
-void expire_waiters(state_ptr self) {
-  auto &st = self->state;
-  auto now = clock::now();
-  while (!st.waiters.empty() && st.waiters.front().deadline <= now) {
-    lease_reply r;
-    r.error = make_api_error(529, "All " + std::to_string(st.setup.max_connections) +
-                                      " upstream connections stayed busy; try again shortly.");
-    st.waiters.front().promise.deliver(r);
-    st.waiters.pop_front();
-  }
-  st.ticking = !st.waiters.empty();
+  st.ticking = !st.idle.empty();
   if (st.ticking)
-    self->delayed_send(self, std::chrono::milliseconds(250), tick_atom::value);
+    self->delayed_send(self,
+                       std::clamp<std::chrono::seconds>(
+                           st.setup.idle_timeout, std::chrono::seconds(1), std::chrono::seconds(5)),
+                       tick_atom::value);
+}
+
+lease_reply lease(state_ptr self) {
+  auto &st = self->state;
+  prune_idle(st);
+  if (!st.idle.empty()) {
+    auto c = std::move(st.idle.back()); // the most recently used is the most likely alive
+    st.idle.pop_back();
+    return granted(std::move(c));
+  }
+  if (st.setup.open->fetch_add(1, std::memory_order_relaxed) >= st.setup.capacity) {
+    st.setup.open->fetch_sub(1, std::memory_order_relaxed);
+    lease_reply r;
+    r.error =
+        make_api_error(529, "The proxy is at its capacity of " + std::to_string(st.setup.capacity) +
+                                " upstream connections; try again shortly.");
+    return r;
+  }
+  ++st.mine;
+  return granted(st.setup.make_connection());
 }
 
 } // namespace
 
-caf::behavior pool_actor(caf::stateful_actor<pool_state> *self, pool_setup setup) {
+pool_actor::behavior_type pool_behavior(pool_actor::stateful_pointer<pool_state> self,
+                                        pool_setup setup) {
   self->state.setup = std::move(setup);
-  self->state.idle.resize(std::max<std::size_t>(1, self->state.setup.workers));
   return {
-      [self](lease_atom, std::size_t worker) -> caf::result<lease_reply> {
-        auto &st = self->state;
-        worker = worker % st.idle.size();
-        if (st.waiters.empty())
-          if (auto c = try_lease(st, worker))
-            return granted(std::move(c));
-        st.waiters.push_back(
-            {worker, self->make_response_promise(), clock::now() + st.setup.max_wait});
-        if (!st.ticking) {
-          st.ticking = true;
-          self->delayed_send(self, std::chrono::milliseconds(250), tick_atom::value);
-        }
-        return st.waiters.back().promise;
-      },
+      [self](lease_atom) { return lease(self); },
       [self](release_atom, std::shared_ptr<upstream_connection> &c, bool reusable) {
         auto &st = self->state;
-        if (reusable) {
-          c->idle_since = clock::now();
-          st.idle[c->worker() % st.idle.size()].push_back(std::move(c));
-        } else {
+        if (!reusable) {
           drop(st, c);
+          return;
         }
-        serve_waiters(self);
+        c->idle_since = clock::now();
+        st.idle.push_back(std::move(c));
+        if (!st.ticking)
+          keep_ticking(self);
       },
-      [self](tick_atom) { expire_waiters(self); },
+      [self](tick_atom) {
+        prune_idle(self->state);
+        keep_ticking(self);
+      },
       [self](status_atom) {
         auto &st = self->state;
         prune_idle(st);
         pool_status s;
-        s.open = st.open;
-        s.idle = idle_count(st);
-        s.busy = st.open - s.idle;
-        s.waiting = st.waiters.size();
-        s.max = st.setup.max_connections;
+        s.open = st.mine;
+        s.idle = st.idle.size();
+        s.busy = st.mine - s.idle;
+        s.max = st.setup.capacity;
         return s;
       },
   };

@@ -1,14 +1,18 @@
 #include "actors/session_actor.hpp"
 
+#include "actors/health.hpp"
+#include "auth/credentials.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
-#include "http/header_policy.hpp"
-#include "http/relay.hpp"
+#include "io/relay.hpp"
+#include "policy/header_policy.hpp"
 
 namespace proxy {
 namespace {
 
-using state_ptr = caf::stateful_actor<session_state> *;
+using state_ptr = session_actor::stateful_pointer<session_state>;
 using clock = std::chrono::steady_clock;
+constexpr std::chrono::seconds lease_timeout{10}; ///< pools answer at once; this is a safety net
 
 std::int64_t ms_between(clock::time_point a, clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
@@ -46,25 +50,32 @@ void log_and_end(state_ptr self) {
   self->quit();
 }
 
-/// The proxy answers by itself (an error, or /health), then ends.
-void respond(state_ptr self, unsigned status, std::string body) {
+/// Runs `write` (a coroutine writing to the client) on the client's thread, then ends.
+void write_then_end(state_ptr self, task<bool> write) {
   auto client = self->state.req.client;
-  auto me = caf::actor_cast<caf::actor>(self);
-  net::co_spawn(
-      client->executor(), write_response(*client, status, std::move(body), "application/json"),
-      [me, client](std::exception_ptr, bool) { caf::anon_send(me, written_atom::value); });
+  auto me = caf::actor_cast<session_actor>(self);
+  net::co_spawn(client->executor(), std::move(write), [me, client](std::exception_ptr, bool) {
+    caf::anon_send(me, written_atom::value);
+  });
+}
+
+/// The proxy answers by itself (/health, the admin route), then ends.
+void respond(state_ptr self, unsigned status, std::string body) {
+  self->state.outcome.status = status;
+  auto client = self->state.req.client;
+  write_then_end(self, [](std::shared_ptr<client_link> c, unsigned s, std::string b) -> task<bool> {
+    co_return co_await write_response(*c, s, b, "application/json");
+  }(client, status, std::move(body)));
 }
 
 void fail(state_ptr self, api_error err) {
   auto &st = self->state;
   st.errored = true;
   st.error = std::move(err);
-  auto client = st.req.client;
-  auto me = caf::actor_cast<caf::actor>(self);
-  // The coroutine gets copies: it runs on the network thread, apart from this actor's state.
-  net::co_spawn(
-      client->executor(), write_error(*client, st.error, st.req.request_id),
-      [me, client](std::exception_ptr, bool) { caf::anon_send(me, written_atom::value); });
+  write_then_end(self,
+                 [](std::shared_ptr<client_link> c, api_error e, std::string id) -> task<bool> {
+                   co_return co_await write_error(*c, e, id);
+                 }(st.req.client, st.error, st.req.request_id));
 }
 
 auto on_actor_error(state_ptr self, const char *who) {
@@ -77,47 +88,42 @@ auto on_actor_error(state_ptr self, const char *who) {
 
 void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
   auto &st = self->state;
-  // Everything the relay refers to lives until its completion handler has run.
-  struct job {
-    std::shared_ptr<upstream_connection> conn;
-    std::shared_ptr<client_link> client;
-    relay_params params;
-  };
-  auto j = std::make_shared<job>();
-  j->conn = std::move(conn);
-  j->client = st.req.client;
-  auto &p = j->params;
-  p.method = st.req.method;
-  p.target = st.env->upstream.target(st.req.target);
-  p.headers = upstream_request_headers(st.req.headers, st.token.auth);
+  relay_params p;
+  std::optional<std::size_t> length;
+  if (st.req.method == http::verb::post || !st.req.body->empty())
+    length = st.req.body->size();
+  p.head = upstream_request_head(st.req.method, st.env->upstream.target(st.req.target),
+                                 st.env->upstream.host_header(), st.req.headers, st.auth, length);
   p.body = st.req.body;
-  p.intercept_unauthorized = st.token.refreshable && !st.retried;
+  p.head_request = st.req.method == http::verb::head;
+  p.intercept_unauthorized = st.refreshable && !st.retried;
   p.connect_timeout = st.env->connect_timeout;
   p.upstream_timeout = st.env->upstream_timeout;
   p.stream_idle_timeout = st.env->stream_idle_timeout;
-  auto me = caf::actor_cast<caf::actor>(self);
-  auto executor = j->conn->executor();
-  net::co_spawn(executor, relay(*j->conn, *j->client, j->params),
-                [me, j](std::exception_ptr e, relay_outcome outcome) {
+  auto me = caf::actor_cast<session_actor>(self);
+  auto executor = conn->executor();
+  net::co_spawn(executor, relay(conn, st.req.client, std::move(p)),
+                [me, conn, client = st.req.client](std::exception_ptr e, relay_outcome outcome) {
                   if (e) {
                     outcome = relay_outcome{};
                     outcome.error = make_api_error(502, "the relay stopped unexpectedly");
-                    j->conn->close();
-                    if (j->client->response_started) {
+                    conn->close();
+                    if (client->response_started) {
                       // Part of a response went out: the only honest end is a closed connection.
                       outcome.what = relay_outcome::kind::relayed;
                       outcome.stream_broken = true;
-                      j->client->keep_alive = false;
-                      j->client->stream().close();
+                      client->keep_alive = false;
+                      client->stream().close();
                     }
                   }
-                  caf::anon_send(me, relay_done_atom::value, std::move(outcome), j->conn);
+                  caf::anon_send(me, relay_done_atom::value, std::move(outcome), conn);
                 });
 }
 
 void lease_and_relay(state_ptr self) {
   auto &st = self->state;
-  self->request(st.env->pool, st.env->lease_timeout, lease_atom::value, st.req.client->worker())
+  auto &pool = st.env->pools[st.req.client->worker() % st.env->pools.size()];
+  self->request(pool, lease_timeout, lease_atom::value)
       .then(
           [self](lease_reply &lease) {
             if (!lease.ok)
@@ -130,21 +136,36 @@ void lease_and_relay(state_ptr self) {
 void use_token(state_ptr self, token_reply &reply) {
   if (!reply.ok)
     return fail(self, std::move(reply.error));
-  self->state.token = std::move(reply);
+  self->state.auth = std::move(reply.auth);
+  self->state.refreshable = reply.refreshable;
   lease_and_relay(self);
+}
+
+/// The published token when it is fresh (no message needed), else the credential actor's.
+void get_token(state_ptr self) {
+  auto &st = self->state;
+  if (const auto *token = st.env->tokens->fresh(unix_now_ms())) {
+    st.auth = token->auth;
+    st.refreshable = token->refreshable;
+    lease_and_relay(self);
+    return;
+  }
+  self->request(st.env->credentials, st.env->actor_timeout, get_token_atom::value)
+      .then([self](token_reply &reply) { use_token(self, reply); },
+            on_actor_error(self, "credential actor"));
 }
 
 void on_relay_done(state_ptr self, relay_outcome &outcome,
                    std::shared_ptr<upstream_connection> &conn) {
   auto &st = self->state;
-  self->send(st.env->pool, release_atom::value, std::move(conn), outcome.upstream_reusable);
+  auto &pool = st.env->pools[conn->worker() % st.env->pools.size()];
+  self->send(pool, release_atom::value, std::move(conn), outcome.upstream_reusable);
   st.outcome = std::move(outcome);
   using kind = relay_outcome::kind;
   if (st.outcome.what == kind::unauthorized && !st.retried) {
     // The token was revoked or expired early: one forced refresh, one retry.
     st.retried = true;
-    self->request(st.env->credentials, st.env->actor_timeout, refresh_atom::value,
-                  st.token.auth.secret)
+    self->request(st.env->credentials, st.env->actor_timeout, refresh_atom::value, st.auth.secret)
         .then([self](token_reply &reply) { use_token(self, reply); },
               on_actor_error(self, "credential actor"));
     return;
@@ -154,25 +175,44 @@ void on_relay_done(state_ptr self, relay_outcome &outcome,
   log_and_end(self);
 }
 
+/// Asks the credential actor and every pool for their status, then answers /health.
 void serve_health(state_ptr self) {
   auto &st = self->state;
   self->request(st.env->credentials, st.env->actor_timeout, status_atom::value)
       .then(
           [self](credential_status &cred) {
             auto &st = self->state;
-            self->request(st.env->pool, st.env->actor_timeout, status_atom::value)
-                .then(
-                    [self, cred](pool_status &pool) {
-                      auto [status, body] = health_json(*self->state.env, cred, pool);
-                      self->state.outcome.status = status;
-                      respond(self, status, std::move(body));
-                    },
-                    on_actor_error(self, "upstream pool"));
+            auto total = std::make_shared<pool_status>();
+            auto remaining = std::make_shared<std::size_t>(st.env->pools.size());
+            for (auto &pool : st.env->pools)
+              self->request(pool, st.env->actor_timeout, status_atom::value)
+                  .then(
+                      [self, cred, total, remaining](pool_status &p) {
+                        total->open += p.open;
+                        total->idle += p.idle;
+                        total->busy += p.busy;
+                        total->max = p.max;
+                        if (--*remaining > 0)
+                          return;
+                        auto &env = *self->state.env;
+                        health_facts facts;
+                        facts.mode = env.mode;
+                        facts.upstream = env.upstream.to_string();
+                        facts.capacity = env.capacity;
+                        // This request itself is in flight too; report the others.
+                        facts.requests_in_flight = std::max(0, env.in_flight->total() - 1);
+                        facts.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                             clock::now() - env.started)
+                                             .count();
+                        auto [status, body] = health_json(facts, cred, *total);
+                        respond(self, status, std::move(body));
+                      },
+                      on_actor_error(self, "upstream pool"));
           },
           on_actor_error(self, "credential actor"));
 }
 
-/// Fresh credentials pushed from the user's machine (the frontend checked the admin key).
+/// Fresh credentials pushed from the user's machine (the server checked the admin key).
 void replace_credentials(state_ptr self) {
   auto &st = self->state;
   auto tokens = parse_claude_credentials(*st.req.body);
@@ -187,58 +227,20 @@ void replace_credentials(state_ptr self) {
           [self](token_reply &reply) {
             if (!reply.ok)
               return fail(self, std::move(reply.error));
-            self->state.outcome.status = 200;
             respond(self, 200, R"({"status":"ok","replaced":true})");
           },
           on_actor_error(self, "credential actor"));
 }
 
-std::string iso8601(std::int64_t epoch_ms) {
-  std::time_t t = epoch_ms / 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 } // namespace
 
-std::pair<unsigned, std::string> health_json(const session_env &env, const credential_status &cred,
-                                             const pool_status &pool) {
-  bool ok = cred.usable;
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - env.started);
-  std::string body = "{\"status\":\"" + std::string(ok ? "ok" : "unavailable") +
-                     "\",\"version\":\"" PROXY_VERSION "\",\"mode\":\"" + env.mode + "\"";
-  if (env.mode == "simulator")
-    body += ",\"warning\":\"DEMO MODE: answers come from the bundled upstream simulator, not "
-            "from Anthropic\"";
-  body += ",\"credential\":{\"kind\":\"" + cred.kind + "\",\"state\":\"" + cred.state +
-          "\",\"store\":\"" + cred.store + "\"";
-  if (cred.expires_in_s)
-    body += ",\"expires_in_s\":" + std::to_string(*cred.expires_in_s);
-  body += ",\"last_refresh\":" +
-          (cred.last_refresh_ms ? "\"" + iso8601(cred.last_refresh_ms) + "\"" : "null");
-  body += ",\"last_error\":" +
-          (cred.last_error.empty() ? "null" : "\"" + json_escape(cred.last_error) + "\"");
-  body += ",\"refreshes\":" + std::to_string(cred.refreshes) + "}";
-  body += ",\"upstream\":{\"base_url\":\"" + json_escape(env.upstream.to_string()) +
-          "\",\"pool\":{\"open\":" + std::to_string(pool.open) +
-          ",\"idle\":" + std::to_string(pool.idle) + ",\"busy\":" + std::to_string(pool.busy) +
-          ",\"waiting\":" + std::to_string(pool.waiting) + ",\"max\":" + std::to_string(pool.max) +
-          "}}";
-  // This request itself is in flight too; report the others.
-  body += ",\"requests_in_flight\":" + std::to_string(std::max(0, env.in_flight->load() - 1)) +
-          ",\"uptime_s\":" + std::to_string(uptime.count()) + "}";
-  return {ok ? 200u : 503u, body};
-}
-
-caf::behavior session_actor(caf::stateful_actor<session_state> *self,
-                            std::shared_ptr<const session_env> env, session_request req) {
+session_actor::behavior_type session_behavior(session_actor::stateful_pointer<session_state> self,
+                                              std::shared_ptr<const session_env> env,
+                                              incoming_request req) {
   auto &st = self->state;
   st.env = std::move(env);
   st.req = std::move(req);
-  ++*st.env->in_flight;
+  st.env->in_flight->add(st.req.client->worker(), 1);
   st.holds_client = true;
   switch (st.req.kind) {
   case route::health:
@@ -252,19 +254,18 @@ caf::behavior session_actor(caf::stateful_actor<session_state> *self,
       break;
     }
     st.facts = std::get<message_facts>(checked);
-    [[fallthrough]];
+    get_token(self);
+    break;
   }
   case route::models:
-    self->request(st.env->credentials, st.env->actor_timeout, get_token_atom::value)
-        .then([self](token_reply &reply) { use_token(self, reply); },
-              on_actor_error(self, "credential actor"));
+    get_token(self);
     break;
   case route::admin_credentials:
     replace_credentials(self);
     break;
   default:
-    // The frontend answers unknown paths and methods itself.
-    assert(!"session for a route the frontend handles");
+    // The server answers unknown paths and methods itself.
+    assert(!"session for a route the server handles");
     fail(self, make_api_error(500, "unroutable request"));
   }
   return {

@@ -26,16 +26,16 @@ struct config {
   std::string credentials_sync_url; ///< rotated OAuth pairs are POSTed here before use
   std::size_t max_body_bytes = 32u << 20;
   std::size_t max_header_bytes = 64u << 10;
-  std::size_t pool_max_connections = 64;
+  /// Most upstream connections (and so streams) at once; 0 derives it from the fd limit.
+  std::size_t pool_max_connections = 0;
   std::chrono::seconds pool_idle_timeout{30};
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::seconds upstream_timeout{600};    ///< until the response headers arrive
   std::chrono::seconds stream_idle_timeout{300}; ///< silence allowed between body reads
   std::chrono::seconds client_idle_timeout{120}; ///< keep-alive connection waiting for a request
   std::chrono::seconds client_write_timeout{
-      60}; ///< a client that reads nothing for this long is dropped
-  int actor_threads = 1;
-  int io_threads = 1;
+      60};                          ///< a client that reads nothing for this long is dropped
+  int io_threads = 0;               ///< network threads, which also run the actors; 0: one per CPU
   bool demo = false;                ///< force demo mode (bundled simulator) even with credentials
   bool require_credentials = false; ///< no credential is an error, never demo mode
   bool log_requests = true;

@@ -1,14 +1,20 @@
 // claude-proxy: an Anthropic-compatible endpoint that holds the upstream credentials.
 #include "app/proxy.hpp"
 #include "core/log.hpp"
-#include "http/api_error.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
 
 #include <cstdlib>
 #include <iostream>
 
 namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 
 std::optional<std::string> getenv_value(const std::string &name) {
   if (const char *v = std::getenv(name.c_str()))
@@ -18,13 +24,12 @@ std::optional<std::string> getenv_value(const std::string &name) {
 
 /// GET /health on the configured address; 0 when it answers 200. For container HEALTHCHECKs.
 int healthcheck(const proxy::config &cfg) {
-  using namespace proxy;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.expires_after(std::chrono::seconds(5));
   std::string host = cfg.host == "0.0.0.0" ? "127.0.0.1" : cfg.host == "::" ? "::1" : cfg.host;
-  error_code ec;
-  tcp::resolver resolver(ioc);
+  boost::system::error_code ec;
+  net::ip::tcp::resolver resolver(ioc);
   auto endpoints = resolver.resolve(host, std::to_string(cfg.port), ec);
   if (!ec)
     stream.connect(endpoints, ec);
@@ -71,10 +76,15 @@ int main(int argc, char **argv) {
     std::cerr << "claude-proxy: " << port.error() << "\n";
     return 1;
   }
-  log_json("start", "{\"listen\":\"" + json_escape(cfg.host) + ":" + std::to_string(port.value()) +
-                        "\",\"mode\":\"" + app.mode() + "\",\"credential\":\"" +
-                        json_escape(app.credential_description()) + "\",\"upstream\":\"" +
-                        json_escape(app.upstream_url()) + "\"}");
+  log_event("start", [&](json_writer &w) {
+    json_field(w, "listen", cfg.host + ":" + std::to_string(port.value()));
+    json_field(w, "mode", app.mode());
+    json_field(w, "credential", app.credential_description());
+    json_field(w, "upstream", app.upstream_url());
+    json_field(w, "threads", static_cast<std::uint64_t>(app.threads()));
+    json_field(w, "capacity", static_cast<std::uint64_t>(app.capacity()));
+    json_field(w, "fd_limit", app.descriptors().soft);
+  });
   if (app.mode() == "simulator")
     std::cerr << "\n*** DEMO MODE: no credentials found. Answers come from the bundled upstream "
                  "simulator, not from Anthropic. ***\n*** Set ANTHROPIC_API_KEY (or see the "
@@ -83,14 +93,19 @@ int main(int argc, char **argv) {
     std::cerr << "*** WARNING: listening on " << cfg.host
               << " without PROXY_API_KEY: anyone who can reach this port can spend your "
                  "credential. ***\n";
+  std::cerr << "claude-proxy: " << app.threads() << " network threads, capacity " << app.capacity()
+            << " concurrent streams (file descriptor limit " << app.descriptors().soft;
+  if (app.descriptors().soft != app.descriptors().soft_before)
+    std::cerr << ", raised from " << app.descriptors().soft_before;
+  std::cerr << ")\n";
   std::cerr << "claude-proxy listening on http://" << cfg.host << ":" << port.value() << std::endl;
 
   // Run until SIGINT/SIGTERM (as PID 1 in a container nothing else would handle SIGTERM).
   net::io_context signals_ctx;
   net::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-  signals.async_wait([](const error_code &, int) {});
+  signals.async_wait([](const boost::system::error_code &, int) {});
   signals_ctx.run();
-  log_json("stop", "{}");
+  log_event("stop");
   app.stop();
   return 0;
 }

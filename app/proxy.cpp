@@ -1,12 +1,18 @@
 #include "app/proxy.hpp"
 
+#include "actors/io_scheduler.hpp"
 #include "actors/pool_actor.hpp"
-#include "auth/credential_store.hpp"
-#include "http/token_client.hpp"
+#include "actors/store_actor.hpp"
+#include "core/clock.hpp"
+#include "io/credential_file.hpp"
+#include "io/token_client.hpp"
+#include "io/upstream_connection.hpp"
 
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <random>
+#include <thread>
 
 namespace proxy {
 namespace {
@@ -22,6 +28,14 @@ std::string random_key() {
   for (int i = 0; i < 24; ++i)
     key += "0123456789abcdef"[rd() % 16];
   return key;
+}
+
+/// CPUs this process may run on.
+std::size_t usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 } // namespace
@@ -48,6 +62,7 @@ result<credential_setup> select_credentials(const config &cfg, std::string &desc
     s.source_json = cfg.oauth_creds_json;
     description = "OAuth credentials from CLAUDE_OAUTH_CREDS";
   } else if (file_exists(cfg.credentials_file)) {
+    // Read once here, before any network thread exists; later reads go through the store actor.
     auto text = read_text_file(cfg.credentials_file);
     if (!text)
       return failure{text.error()};
@@ -91,15 +106,22 @@ result<std::uint16_t> proxy_app::start() {
           : setup.type == kind::bearer ? "bearer"
                                        : "simulator";
 
+  // Capacity: whatever the descriptor limit allows, unless the user asked for less.
+  fds_ = raise_fd_limit();
+  capacity_ = streams_for(fds_.soft);
+  if (cfg_.pool_max_connections != 0)
+    capacity_ = std::min(capacity_, cfg_.pool_max_connections);
+  threads_ = cfg_.io_threads > 0 ? static_cast<std::size_t>(cfg_.io_threads) : usable_cpus();
+
   std::string upstream = cfg_.upstream_url;
   if (setup.type == kind::simulator) {
-    // Demo mode: a simulator on a loopback port plays the upstream, with a key of its own.
-    sim::options so;
-    so.api_key = setup.secret = random_key();
-    so.event_delay = std::chrono::milliseconds(30);
-    simulator_ = std::make_unique<sim::server>(so);
-    simulator_->start();
-    upstream = simulator_->base_url();
+    // Demo mode: the simulator plays the upstream on a loopback port, with a key of its own.
+    setup.secret = random_key();
+    auto sim = demo_upstream::start(setup.secret);
+    if (!sim)
+      return failure{sim.error()};
+    demo_ = std::move(sim.value());
+    upstream = demo_->base_url();
   }
   auto url = parse_url(upstream);
   if (!url)
@@ -118,20 +140,18 @@ result<std::uint16_t> proxy_app::start() {
   if (!tls)
     return failure{tls_error};
 
-  for (int i = 0; i < cfg_.io_threads; ++i) {
-    ioc_.push_back(std::make_unique<net::io_context>(1));
-    work_.push_back(net::make_work_guard(*ioc_.back()));
-  }
-
-  // A sharing scheduler with few threads: CAF's default work stealing spins on a small box.
+  // The actor system's scheduler runs the network threads: actors and sockets share them.
   caf_cfg_ = std::make_unique<caf::actor_system_config>();
-  caf_cfg_->set("scheduler.policy", caf::atom("sharing"));
-  caf_cfg_->set("scheduler.max-threads", static_cast<size_t>(cfg_.actor_threads));
+  caf_cfg_->load<io_scheduler>();
+  caf_cfg_->set("scheduler.max-threads", threads_);
+  caf_cfg_->set("scheduler.max-throughput", size_t{64});
   caf_cfg_->set("logger.verbosity", caf::atom("quiet"));
   system_ = std::make_unique<caf::actor_system>(*caf_cfg_);
+  auto contexts = io_scheduler::of(*system_).contexts();
 
-  setup.endpoint = std::make_shared<token_client>(ioc_.front()->get_executor(), token_url.value(),
-                                                  tls, cfg_.oauth_client_id, cfg_.connect_timeout,
+  auto token_target = std::make_shared<upstream_target>(upstream_target{token_url.value(), tls});
+  setup.endpoint = std::make_shared<token_client>(contexts.front()->get_executor(), token_target,
+                                                  cfg_.oauth_client_id, cfg_.connect_timeout,
                                                   std::chrono::seconds(30));
   if (!cfg_.credentials_sync_url.empty()) {
     // Not held to the https rule: at the edge this is an intercepted call to our own Durable
@@ -139,56 +159,63 @@ result<std::uint16_t> proxy_app::start() {
     auto sync_url = parse_url(cfg_.credentials_sync_url);
     if (!sync_url)
       return failure{"credentials sync URL: " + sync_url.error()};
-    setup.sink = std::make_shared<sync_client>(ioc_.front()->get_executor(), sync_url.value(), tls,
-                                               cfg_.connect_timeout, std::chrono::seconds(30));
+    setup.sink = std::make_shared<sync_client>(
+        contexts.front()->get_executor(),
+        std::make_shared<upstream_target>(upstream_target{sync_url.value(), tls}),
+        cfg_.connect_timeout, std::chrono::seconds(30));
   }
-  auto credentials = system_->spawn(credential_actor, std::move(setup));
-
-  pool_setup ps;
-  ps.max_connections = cfg_.pool_max_connections;
-  ps.idle_timeout = cfg_.pool_idle_timeout;
-  ps.workers = ioc_.size();
-  auto next_id = std::make_shared<std::atomic<std::uint64_t>>(0);
-  ps.make_connection = [this, url = url.value(), tls, next_id](std::size_t worker) {
-    return std::make_shared<upstream_connection>(ioc_[worker]->get_executor(), url, tls, worker,
-                                                 ++*next_id);
-  };
-  auto pool = system_->spawn(pool_actor, std::move(ps));
+  if (!setup.store_path.empty()) {
+    store_ = system_->spawn<caf::detached>(store_behavior, setup.store_path);
+    setup.store = store_;
+  }
+  auto board = std::make_shared<token_board>();
+  setup.board = board;
 
   env_ = std::make_shared<session_env>();
-  env_->credentials = credentials;
-  env_->pool = pool;
+  env_->credentials = system_->spawn(credential_behavior, std::move(setup));
+  env_->tokens = board;
+  auto open = std::make_shared<std::atomic<std::size_t>>(0);
+  auto upstream_at = std::make_shared<const upstream_target>(upstream_target{url.value(), tls});
+  auto next_id = std::make_shared<std::atomic<std::uint64_t>>(0);
+  for (std::size_t i = 0; i < contexts.size(); ++i) {
+    pool_setup ps;
+    ps.open = open;
+    ps.capacity = capacity_;
+    ps.idle_timeout = cfg_.pool_idle_timeout;
+    ps.make_connection = [executor = contexts[i]->get_executor(), upstream_at, next_id, i] {
+      return std::make_shared<upstream_connection>(executor, upstream_at, i, ++*next_id);
+    };
+    env_->pools.push_back(system_->spawn(pool_behavior, std::move(ps)));
+  }
   env_->upstream = url.value();
   env_->mode = mode_;
+  env_->capacity = capacity_;
   env_->connect_timeout = cfg_.connect_timeout;
   env_->upstream_timeout = cfg_.upstream_timeout;
   env_->stream_idle_timeout = cfg_.stream_idle_timeout;
   env_->log_requests = cfg_.log_requests;
+  env_->in_flight = std::make_shared<in_flight_counter>(contexts.size());
 
-  frontend_options fo;
-  fo.host = cfg_.host;
-  fo.port = cfg_.port;
-  fo.max_body_bytes = cfg_.max_body_bytes;
-  fo.max_header_bytes = cfg_.max_header_bytes;
-  fo.client_idle_timeout = cfg_.client_idle_timeout;
-  fo.client_write_timeout = cfg_.client_write_timeout;
-  fo.proxy_api_key = cfg_.proxy_api_key;
-  fo.admin_key = cfg_.admin_key;
-  fo.log_requests = cfg_.log_requests;
-  std::vector<net::io_context *> workers;
-  for (auto &c : ioc_)
-    workers.push_back(c.get());
+  server_options so;
+  so.host = cfg_.host;
+  so.port = cfg_.port;
+  so.max_body_bytes = cfg_.max_body_bytes;
+  so.max_header_bytes = cfg_.max_header_bytes;
+  so.client_idle_timeout = cfg_.client_idle_timeout;
+  so.client_write_timeout = cfg_.client_write_timeout;
+  so.proxy_api_key = cfg_.proxy_api_key;
+  so.admin_key = cfg_.admin_key;
+  so.log_requests = cfg_.log_requests;
   std::shared_ptr<const session_env> env = env_;
   caf::actor_system *system = system_.get();
-  frontend_ = std::make_unique<frontend>(workers, fo, [system, env](session_request req) {
-    system->spawn(session_actor, env, std::move(req));
+  // Runs on the client's network thread, so the session starts there too.
+  server_ = std::make_unique<server>(contexts, so, [system, env](incoming_request req) {
+    system->spawn(session_behavior, env, std::move(req));
   });
-  auto port = frontend_->listen();
+  auto port = server_->listen();
   if (!port)
     return port;
-  frontend_->start();
-  for (auto &c : ioc_)
-    threads_.emplace_back([ctx = c.get()] { ctx->run(); });
+  server_->start();
   return port;
 }
 
@@ -196,26 +223,48 @@ void proxy_app::stop() {
   if (stopped_ || !system_)
     return;
   stopped_ = true;
-  frontend_->stop();
-  // Let requests in flight finish for a moment (a SIGTERM during a stream), then cut them.
-  for (int i = 0; i < 500 && env_->in_flight->load() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  caf::anon_send_exit(env_->credentials, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(env_->pool, caf::exit_reason::user_shutdown);
-  // Connections in progress are cut: a stopping proxy cannot finish streams it no longer serves.
-  for (auto &c : ioc_)
-    c->stop();
-  for (auto &t : threads_)
-    t.join();
-  threads_.clear();
-  frontend_.reset();
+  // Actors must end while the network threads still run: CAF destroys an actor's state only
+  // when it ends by itself, not when a stopped scheduler releases it.
+  auto settle = [this](std::chrono::milliseconds bound) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (env_ && env_->in_flight->total() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  if (server_) {
+    server_->stop();
+    // Let requests in flight finish for a moment (a SIGTERM during a stream), then cut them.
+    settle(std::chrono::seconds(5));
+    server_->close_all();
+    settle(std::chrono::seconds(2));
+  }
+  {
+    caf::scoped_actor self{*system_};
+    std::vector<caf::actor> long_lived;
+    if (env_) {
+      long_lived.push_back(caf::actor_cast<caf::actor>(env_->credentials));
+      for (auto &pool : env_->pools)
+        long_lived.push_back(caf::actor_cast<caf::actor>(pool));
+    }
+    if (store_)
+      long_lived.push_back(caf::actor_cast<caf::actor>(store_));
+    for (auto &a : long_lived) {
+      self->monitor(a);
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    }
+    bool waiting = true;
+    for (std::size_t i = 0; i < long_lived.size() && waiting; ++i)
+      self->receive([](caf::down_msg &) {},
+                    caf::after(std::chrono::seconds(2)) >> [&] { waiting = false; });
+  }
+  // Stop the network threads before anything they run on goes away; what is still pending on
+  // them (if anything refused to end in time) is destroyed with the actor system.
+  io_scheduler::of(*system_).halt();
+  server_.reset();
   env_.reset();
+  store_ = nullptr;
   system_->await_actors_before_shutdown(false);
   system_.reset();
-  work_.clear();
-  ioc_.clear();
-  if (simulator_)
-    simulator_->stop();
+  demo_.reset();
 }
 
 } // namespace proxy

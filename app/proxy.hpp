@@ -1,15 +1,18 @@
 #pragma once
-// The whole proxy assembled: network threads, the actor system and its long-lived actors, the
-// frontend, and in demo mode the bundled simulator. main() and the integration tests use it.
+// The whole proxy assembled: the actor system whose scheduler runs the network threads, the
+// long-lived actors (credential, credential store, one upstream pool per thread), the server,
+// and in demo mode the bundled simulator as a child process. main() and the integration tests
+// use it.
 #include "actors/credential_actor.hpp"
+#include "actors/session_actor.hpp"
+#include "app/capacity.hpp"
 #include "app/config.hpp"
-#include "http/frontend.hpp"
-#include "sim/simulator.hpp"
+#include "app/demo_upstream.hpp"
+#include "io/server.hpp"
 
 #include <caf/all.hpp>
 
 #include <memory>
-#include <thread>
 #include <vector>
 
 namespace proxy {
@@ -25,24 +28,28 @@ public:
 
   /// Binds, starts threads and actors. Returns the port listened on.
   result<std::uint16_t> start();
-  /// Stops accepting, ends the actors and joins the threads.
+  /// Stops accepting, lets requests in flight finish for a moment, ends everything.
   void stop();
 
   const std::string &mode() const { return mode_; }
   const std::string &credential_description() const { return description_; }
   std::string upstream_url() const { return env_ ? env_->upstream.to_string() : std::string{}; }
+  /// Streams (upstream connections) the proxy holds at most.
+  std::size_t capacity() const { return capacity_; }
+  const fd_limits &descriptors() const { return fds_; }
+  std::size_t threads() const { return threads_; }
 
 private:
   config cfg_;
   std::string mode_, description_;
-  std::vector<std::unique_ptr<net::io_context>> ioc_;
-  std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
-  std::vector<std::thread> threads_;
+  std::size_t capacity_ = 0, threads_ = 0;
+  fd_limits fds_;
+  std::unique_ptr<demo_upstream> demo_;
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
-  std::unique_ptr<sim::server> simulator_;
-  std::unique_ptr<frontend> frontend_;
+  std::unique_ptr<server> server_;
   std::shared_ptr<session_env> env_;
+  store_actor store_;
   bool stopped_ = false;
 };
 

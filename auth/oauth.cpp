@@ -1,6 +1,6 @@
 #include "auth/oauth.hpp"
 
-#include "http/api_error.hpp"
+#include "core/json.hpp"
 
 #include <rapidjson/document.h>
 
@@ -22,8 +22,13 @@ std::string short_text(std::string_view s) {
 } // namespace
 
 std::string refresh_request_body(std::string_view refresh_token, std::string_view client_id) {
-  return R"({"grant_type":"refresh_token","refresh_token":")" + json_escape(refresh_token) +
-         R"(","client_id":")" + json_escape(client_id) + "\"}";
+  return write_json([&](json_writer &w) {
+    w.StartObject();
+    json_field(w, "grant_type", "refresh_token");
+    json_field(w, "refresh_token", refresh_token);
+    json_field(w, "client_id", client_id);
+    w.EndObject();
+  });
 }
 
 refresh_outcome parse_refresh_response(unsigned status, std::string_view body,

@@ -1,8 +1,9 @@
 #pragma once
 // One JSON object per line on stdout. Callers never pass secrets.
-#include "core/json_escape.hpp"
+#include "core/json.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,9 +11,8 @@
 
 namespace proxy {
 
-/// Writes `{"ts":..,"event":<event>,<fields of object_json>}` atomically as one line.
-/// `object_json` is a JSON object text.
-void log_json(std::string_view event, std::string_view object_json);
+/// Writes `{"ts":..,"event":<event>,...}` as one line; `fields` adds the other members.
+void log_event(std::string_view event, const std::function<void(json_writer &)> &fields = {});
 
 /// What the per-request log line says about one request.
 struct request_record {

@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -32,6 +34,8 @@ constexpr std::string_view k_usage =
   --access-token-lifetime S      lifetime of issued OAuth access tokens (default 3600)
   --issue-tokens FILE            issue a token pair at start and write it to FILE as
                                  Claude Code credentials (mode 0600)
+  --exit-on-stdin-eof            exit when standard input closes (a parent process that
+                                 holds the other end of a pipe ends us by ending itself)
   --help                         show this help
 Prints "upstream-sim listening on <base_url>" once bound; runs until SIGINT/SIGTERM.
 )";
@@ -85,13 +89,19 @@ bool write_credentials(const std::string &path, const sim::server::token_pair &t
 
 int main(int argc, char **argv) {
   sim::options opts;
+  opts.record = false; // nobody reads the records of a standalone simulator: keep memory flat
   std::string cert_file, key_file, credentials_file;
+  bool exit_on_stdin_eof = false;
 
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::cout << k_usage;
       return 0;
+    }
+    if (arg == "--exit-on-stdin-eof") {
+      exit_on_stdin_eof = true;
+      continue;
     }
     if (i + 1 >= argc) {
       std::cerr << "upstream-sim: " << arg << ": unknown option or missing value\n" << k_usage;
@@ -139,6 +149,12 @@ int main(int argc, char **argv) {
   if (!cert_file.empty())
     opts.tls = sim::tls_files{cert_file, key_file};
 
+  // As many connections as the machine allows: benchmarks hold thousands of streams.
+  if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+
   // Signals first, so a SIGTERM arriving right after the banner is not lost.
   boost::asio::io_context signals_ctx;
   boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
@@ -158,6 +174,14 @@ int main(int argc, char **argv) {
               << "\n";
     return 1;
   }
+
+  if (exit_on_stdin_eof)
+    std::thread([] {
+      char buf[256];
+      while (::read(STDIN_FILENO, buf, sizeof buf) > 0) {
+      }
+      ::kill(::getpid(), SIGTERM);
+    }).detach();
 
   std::cout << "upstream-sim listening on " << server.base_url() << std::endl;
   signals_ctx.run();

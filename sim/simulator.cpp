@@ -158,13 +158,19 @@ private:
 // Every request received, in order, for the tests to inspect.
 class request_log {
 public:
+  explicit request_log(bool enabled) : enabled_(enabled) {}
+  bool enabled() const { return enabled_; }
   // Returns the entry's position, for append_response().
   std::size_t add(recorded_request r) {
+    if (!enabled_)
+      return 0;
     std::lock_guard lock(mu_);
     entries_.push_back(std::move(r));
     return entries_.size() - 1;
   }
   void append_response(std::size_t index, std::string_view bytes) {
+    if (!enabled_)
+      return;
     std::lock_guard lock(mu_);
     if (index < entries_.size())
       entries_[index].response_body.append(bytes);
@@ -179,6 +185,7 @@ public:
   }
 
 private:
+  const bool enabled_;
   mutable std::mutex mu_;
   std::vector<recorded_request> entries_;
 };
@@ -719,7 +726,8 @@ private:
     if (!ec && !parser.is_done())
       std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
     if (ec == http::error::body_limit) {
-      log_.add(record_of(parser.get()));
+      if (log_.enabled())
+        log_.add(record_of(parser.get()));
       co_await send_protocol_error(parser.get().version(), 413,
                                    "Request exceeds the maximum allowed number of bytes.");
       co_return false;
@@ -731,7 +739,8 @@ private:
     }
 
     string_request req = parser.release();
-    entry_ = log_.add(record_of(req));
+    if (log_.enabled())
+      entry_ = log_.add(record_of(req));
     reply r = api_.handle(req, id_);
 
     switch (r.how) {
@@ -884,7 +893,7 @@ private:
 } // namespace
 
 struct server::impl {
-  explicit impl(options o) : opts(std::move(o)), handler(opts, tokens) {}
+  explicit impl(options o) : opts(std::move(o)), log(opts.record), handler(opts, tokens) {}
 
   options opts;
   token_registry tokens;

@@ -28,6 +28,7 @@ struct options {
   int text_chunks = 4;                      // number of text_delta events for a text block
   std::size_t chunk_size = 12;              // characters per text_delta
   std::chrono::seconds access_token_lifetime{3600};
+  bool record = true; // keep every request and response for requests(); off for long runs
 };
 
 struct recorded_request {

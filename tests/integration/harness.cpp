@@ -96,7 +96,6 @@ proxy::config test_config(const std::string &upstream_url) {
   cfg.stream_idle_timeout = std::chrono::seconds(5);
   cfg.connect_timeout = std::chrono::milliseconds(2000);
   cfg.io_threads = 2; // exercise connections spread over two network threads
-  cfg.actor_threads = 2;
   return cfg;
 }
 

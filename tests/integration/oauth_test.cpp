@@ -1,7 +1,7 @@
 // OAuth credentials end to end against the simulator's token endpoint.
-#include "auth/credential_store.hpp"
 #include "auth/credentials.hpp"
 #include "harness.hpp"
+#include "io/credential_file.hpp"
 
 #include <catch2/catch.hpp>
 

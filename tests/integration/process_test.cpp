@@ -1,8 +1,8 @@
 // The claude-proxy binary as a real process: SIGKILL right after a refresh must lose nothing,
 // because the rotated pair reached the disk before it was used; SIGTERM ends it cleanly.
-#include "auth/credential_store.hpp"
 #include "auth/credentials.hpp"
 #include "harness.hpp"
+#include "io/credential_file.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,0 +1,23 @@
+#pragma once
+// The /health document: what an operator watching the proxy needs to see. Pure.
+#include "actors/protocol.hpp"
+
+#include <string>
+#include <utility>
+
+namespace proxy {
+
+struct health_facts {
+  std::string mode;     ///< api_key, oauth, bearer or simulator
+  std::string upstream; ///< the upstream base URL (no secrets in it)
+  std::size_t capacity = 0;
+  int requests_in_flight = 0; ///< besides the /health request itself
+  std::int64_t uptime_s = 0;
+};
+
+/// The document and its status: 200 when the proxy can serve, 503 when not. `pool` sums every
+/// network thread's pool.
+std::pair<unsigned, std::string>
+health_json(const health_facts &facts, const credential_status &cred, const pool_status &pool);
+
+} // namespace proxy

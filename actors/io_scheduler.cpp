@@ -1,0 +1,152 @@
+#include "actors/io_scheduler.hpp"
+
+#include <boost/asio/post.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/resumable.hpp>
+
+namespace proxy {
+namespace {
+
+/// The scheduler owning the calling thread, and the thread's index in it.
+thread_local const io_scheduler *this_scheduler = nullptr;
+thread_local std::size_t this_worker = 0;
+
+} // namespace
+
+/// A network thread: its io_context, the thread running it, and the execution unit the actors
+/// it resumes see (messages they send to idle actors resume those here too).
+struct io_scheduler::worker {
+  struct unit final : caf::execution_unit {
+    unit(caf::actor_system *sys, io_scheduler *s, worker *w)
+        : caf::execution_unit(sys), sched(s), home(w) {}
+    void exec_later(caf::resumable *job) override { sched->post(*home, job); }
+    io_scheduler *sched;
+    worker *home;
+  };
+
+  worker(caf::actor_system *sys, io_scheduler *s, std::size_t i)
+      : index(i), ctx(1), guard(boost::asio::make_work_guard(ctx)), exec(sys, s, this) {}
+
+  std::size_t index;
+  boost::asio::io_context ctx;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
+  unit exec;
+  std::thread thread;
+};
+
+namespace {
+
+/// A resumable on its way to a worker. If the worker's io_context is destroyed before it runs
+/// (shutdown), the actor is cleaned up and released instead.
+struct resume_job {
+  resume_job(io_scheduler *s, void *w, caf::resumable *j) : sched(s), home(w), job(j) {}
+  resume_job(resume_job &&other) noexcept
+      : sched(other.sched), home(other.home), job(std::exchange(other.job, nullptr)) {}
+  resume_job(const resume_job &) = delete;
+  ~resume_job() {
+    if (job)
+      caf::scheduler::abstract_coordinator::cleanup_and_release(job);
+  }
+  io_scheduler *sched;
+  void *home;
+  caf::resumable *job;
+};
+
+} // namespace
+
+io_scheduler::io_scheduler(caf::actor_system &sys) : abstract_coordinator(sys) {}
+
+io_scheduler::~io_scheduler() = default;
+
+caf::actor_system::module *io_scheduler::make(caf::actor_system &sys, caf::detail::type_list<>) {
+  return new io_scheduler(sys);
+}
+
+io_scheduler &io_scheduler::of(caf::actor_system &sys) {
+  return static_cast<io_scheduler &>(sys.scheduler());
+}
+
+void io_scheduler::start() {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, num_workers()); ++i)
+    workers_.push_back(std::make_unique<worker>(&system(), this, i));
+  clock_ = std::make_unique<io_clock>(workers_.front()->ctx);
+  for (auto &w : workers_)
+    w->thread = std::thread([this, w = w.get()] {
+      this_scheduler = this;
+      this_worker = w->index;
+      w->ctx.run();
+    });
+  // CAF's printer actor (for aout) is not started: nothing here prints through it, and it
+  // would be one more thread.
+}
+
+void io_scheduler::halt() {
+  stopped_ = true;
+  for (auto &w : workers_) {
+    w->guard.reset();
+    w->ctx.stop();
+  }
+  for (auto &w : workers_)
+    if (w->thread.joinable())
+      w->thread.join();
+}
+
+void io_scheduler::stop() {
+  halt();
+  if (clock_)
+    clock_->stop();
+  // Jobs still queued are released as their io_context goes; the clock lives on for them.
+  workers_.clear();
+}
+
+void io_scheduler::enqueue(caf::resumable *job) {
+  if (stopped_) {
+    cleanup_and_release(job);
+    return;
+  }
+  // From a network thread: stay there (its sockets are the actor's). Else spread them out.
+  auto i = this_scheduler == this ? this_worker : next_++ % workers_.size();
+  post(*workers_[i], job);
+}
+
+void io_scheduler::post(worker &w, caf::resumable *job) {
+  boost::asio::post(w.ctx, [job = resume_job(this, &w, job)]() mutable {
+    auto *home = static_cast<worker *>(job.home);
+    job.sched->resume(*home, std::exchange(job.job, nullptr));
+  });
+}
+
+void io_scheduler::resume(worker &w, caf::resumable *job) {
+  switch (job->resume(&w.exec, max_throughput())) {
+  case caf::resumable::resume_later:
+    post(w, job); // more messages than one turn allows: let the sockets have a go first
+    break;
+  case caf::resumable::done:
+  case caf::resumable::awaiting_message:
+    intrusive_ptr_release(job);
+    break;
+  case caf::resumable::shutdown_execution_unit:
+    // Only CAF's own coordinators send this; never one of ours.
+    intrusive_ptr_release(job);
+    break;
+  }
+}
+
+caf::actor_clock &io_scheduler::clock() noexcept {
+  return *clock_;
+}
+
+std::vector<boost::asio::io_context *> io_scheduler::contexts() {
+  std::vector<boost::asio::io_context *> out;
+  for (auto &w : workers_)
+    out.push_back(&w->ctx);
+  return out;
+}
+
+std::optional<std::size_t> io_scheduler::current_worker() {
+  if (!this_scheduler)
+    return std::nullopt;
+  return this_worker;
+}
+
+} // namespace proxy

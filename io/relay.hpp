@@ -1,0 +1,31 @@
+#pragma once
+// One request/response exchange with the upstream, relayed to the client as it arrives.
+#include "io/client_link.hpp"
+#include "io/relay_outcome.hpp"
+#include "io/upstream_connection.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace proxy {
+
+struct relay_params {
+  std::string head; ///< the upstream request head, credential included (upstream_request_head)
+  std::shared_ptr<const std::string> body;
+  bool head_request = false; ///< a HEAD request: the response has no body whatever it says
+  /// Hand an upstream 401 back to the caller (which refreshes and retries) instead of relaying.
+  bool intercept_unauthorized = false;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::seconds upstream_timeout{600};
+  std::chrono::seconds stream_idle_timeout{300};
+};
+
+/// Sends the request on `up` (connecting first if needed; a pooled connection that fails before
+/// the request left is reconnected once) and streams the answer to `client` as it arrives,
+/// holding at most one unfinished event per stream. Watches the client meanwhile: a client that
+/// goes away closes the upstream connection. Runs on the executor both connections share.
+task<relay_outcome> relay(std::shared_ptr<upstream_connection> up,
+                          std::shared_ptr<client_link> client, relay_params p);
+
+} // namespace proxy

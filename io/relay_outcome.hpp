@@ -1,0 +1,28 @@
+#pragma once
+// What one relayed exchange did, for the session that asked for it. Plain data: the actor
+// protocol carries it without pulling in any networking headers.
+#include "policy/api_error.hpp"
+#include "policy/sse_framer.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace proxy {
+
+struct relay_outcome {
+  enum class kind {
+    relayed,      ///< the upstream's response (any status) went to the client, maybe cut short
+    unauthorized, ///< the upstream said 401 and nothing went to the client
+    failed,       ///< no response from the upstream and nothing went to the client: see error
+  } what = kind::failed;
+  api_error error;
+  unsigned status = 0;
+  bool upstream_reusable = false;
+  bool client_gone = false;
+  bool stream_broken = false; ///< the upstream died mid-body
+  proxy::usage usage;
+  std::string upstream_request_id;
+  std::chrono::steady_clock::time_point first_byte{}; ///< when the client got its first byte
+};
+
+} // namespace proxy

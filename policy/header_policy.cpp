@@ -1,0 +1,236 @@
+#include "policy/header_policy.hpp"
+
+#include <boost/beast/http/status.hpp>
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <vector>
+
+namespace proxy {
+namespace {
+
+char lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
+}
+
+std::string lowered(std::string_view s) {
+  std::string out(s);
+  for (auto &c : out)
+    c = lower(c);
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+template <class F> void for_each_token(std::string_view list, F &&f) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto token = trim(list.substr(0, comma));
+    if (!token.empty())
+      f(token);
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+/// The header names a message's Connection header lists (hop-by-hop too), lower-cased and
+/// sorted once, so each header is then checked in logarithmic time.
+class connection_tokens {
+public:
+  explicit connection_tokens(const http::fields &fields) {
+    auto [first, last] = fields.equal_range(http::field::connection);
+    for (auto it = first; it != last; ++it)
+      for_each_token(it->value(), [&](std::string_view t) { names_.push_back(lowered(t)); });
+    std::sort(names_.begin(), names_.end());
+  }
+  bool contains(std::string_view name) const {
+    if (names_.empty())
+      return false;
+    // Compares as if `name` were lower-cased, without making a lower-cased copy.
+    auto less = [](std::string_view a, std::string_view b) {
+      return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                          [](char x, char y) { return lower(x) < lower(y); });
+    };
+    return std::binary_search(names_.begin(), names_.end(), name, less);
+  }
+
+private:
+  std::vector<std::string> names_;
+};
+
+bool dropped_on_request(std::string_view name) {
+  static constexpr std::array<std::string_view, 8> names = {
+      "host",   "content-length",  "authorization", "x-api-key",
+      "cookie", "accept-encoding", "expect",        "anthropic-beta" /* merged below */};
+  return std::any_of(names.begin(), names.end(), [&](auto n) { return iequals(n, name); });
+}
+
+void append_number(std::string &out, std::uint64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+} // namespace
+
+bool is_hop_by_hop(std::string_view name) {
+  static constexpr std::array<std::string_view, 9> names = {"connection",
+                                                            "keep-alive",
+                                                            "proxy-connection",
+                                                            "proxy-authenticate",
+                                                            "proxy-authorization",
+                                                            "te",
+                                                            "trailer",
+                                                            "transfer-encoding",
+                                                            "upgrade"};
+  return std::any_of(names.begin(), names.end(), [&](auto n) { return iequals(n, name); });
+}
+
+std::string merge_betas(const http::fields &client, std::string_view extra) {
+  std::vector<std::string_view> betas;
+  auto add = [&](std::string_view t) {
+    if (std::find(betas.begin(), betas.end(), t) == betas.end())
+      betas.push_back(t);
+  };
+  auto [first, last] = client.equal_range("anthropic-beta");
+  for (auto it = first; it != last; ++it)
+    for_each_token(it->value(), add);
+  if (!extra.empty())
+    add(extra);
+  std::string out;
+  for (auto b : betas) {
+    if (!out.empty())
+      out += ',';
+    out += b;
+  }
+  return out;
+}
+
+void append_field(std::string &out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+std::string upstream_request_head(http::verb method, std::string_view target, std::string_view host,
+                                  const http::fields &client, const upstream_auth &auth,
+                                  std::optional<std::size_t> content_length) {
+  std::string out;
+  out.reserve(1024);
+  out.append(http::to_string(method));
+  out.append(" ");
+  out.append(target);
+  out.append(" HTTP/1.1\r\n");
+  append_field(out, "Host", host);
+  connection_tokens hop(client);
+  bool has_version = false;
+  for (const auto &h : client) {
+    auto name = h.name_string();
+    if (is_hop_by_hop(name) || dropped_on_request(name) || hop.contains(name))
+      continue;
+    has_version = has_version || iequals(name, "anthropic-version");
+    append_field(out, name, h.value());
+  }
+  if (!has_version)
+    append_field(out, "anthropic-version", default_anthropic_version);
+  auto betas = merge_betas(client, auth.oauth ? oauth_beta : std::string_view{});
+  if (!betas.empty())
+    append_field(out, "anthropic-beta", betas);
+  if (auth.kind == upstream_auth::scheme::api_key) {
+    append_field(out, "x-api-key", auth.secret);
+  } else {
+    out.append("Authorization: Bearer ");
+    out.append(auth.secret);
+    out.append("\r\n");
+  }
+  if (content_length) {
+    out.append("Content-Length: ");
+    append_number(out, *content_length);
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+  return out;
+}
+
+void append_status_line(std::string &out, unsigned version, unsigned status,
+                        std::string_view reason) {
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  append_number(out, status);
+  out.append(" ");
+  if (reason.empty())
+    reason = status == 529
+                 ? std::string_view("Overloaded")
+                 : std::string_view(http::obsolete_reason(static_cast<http::status>(status)));
+  out.append(reason);
+  out.append("\r\n");
+}
+
+void append_response_headers(std::string &out, const http::fields &upstream) {
+  connection_tokens hop(upstream);
+  for (const auto &h : upstream) {
+    auto name = h.name_string();
+    if (is_hop_by_hop(name) || iequals(name, "content-length") || iequals(name, "set-cookie") ||
+        hop.contains(name))
+      continue;
+    append_field(out, name, h.value());
+  }
+}
+
+void end_response_head(std::string &out, unsigned version, body_framing framing,
+                       std::uint64_t length, bool keep_alive) {
+  switch (framing) {
+  case body_framing::length:
+    out.append("Content-Length: ");
+    append_number(out, length);
+    out.append("\r\n");
+    break;
+  case body_framing::chunked:
+    out.append("Transfer-Encoding: chunked\r\n");
+    break;
+  case body_framing::none:
+  case body_framing::close:
+    break;
+  }
+  if (!keep_alive && version >= 11)
+    out.append("Connection: close\r\n");
+  else if (keep_alive && version == 10)
+    out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
+}
+
+bool secure_equals(std::string_view a, std::string_view b) {
+  // Compare a fixed-length prefix even on length mismatch so timing says little about the key.
+  bool same_size = a.size() == b.size();
+  std::string_view probe = same_size ? a : b;
+  return CRYPTO_memcmp(probe.data(), b.data(), b.size()) == 0 && same_size;
+}
+
+bool client_key_matches(const http::fields &client, std::string_view key) {
+  if (auto it = client.find("x-api-key"); it != client.end() && secure_equals(it->value(), key))
+    return true;
+  if (auto it = client.find(http::field::authorization); it != client.end()) {
+    auto value = it->value();
+    constexpr std::string_view bearer = "Bearer ";
+    if (value.size() > bearer.size() && iequals(value.substr(0, bearer.size()), bearer))
+      return secure_equals(trim(value.substr(bearer.size())), key);
+  }
+  return false;
+}
+
+} // namespace proxy

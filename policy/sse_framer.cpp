@@ -1,0 +1,168 @@
+#include "policy/sse_framer.hpp"
+
+#include "core/json.hpp"
+
+#include <rapidjson/document.h>
+
+namespace proxy {
+namespace {
+
+/// Position just past the last blank line (the end of the last complete event), or 0. Events
+/// end with "\n\n" or "\r\n\r\n"; both end in "\n\n" or "\n\r\n".
+std::size_t last_boundary(std::string_view s) {
+  for (std::size_t i = s.size(); i >= 2; --i) {
+    if (s[i - 1] != '\n')
+      continue;
+    if (s[i - 2] == '\n' || (i >= 3 && s[i - 2] == '\r' && s[i - 3] == '\n'))
+      return i;
+  }
+  return 0;
+}
+
+/// The end of the first event in `s` (just past its blank line), or s.size().
+std::size_t first_boundary(std::string_view s) {
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    if (s[i] != '\n')
+      continue;
+    if (s[i - 1] == '\n' || (i >= 2 && s[i - 1] == '\r' && s[i - 2] == '\n'))
+      return i + 1;
+  }
+  return s.size();
+}
+
+/// The value of the first `field:` line of one event, without the optional leading space.
+std::string_view field_value(std::string_view event, std::string_view field) {
+  std::size_t pos = 0;
+  while (pos < event.size()) {
+    auto eol = event.find('\n', pos);
+    auto line = event.substr(pos, eol == std::string_view::npos ? event.size() - pos : eol - pos);
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
+    if (line.size() > field.size() && line.substr(0, field.size()) == field &&
+        line[field.size()] == ':') {
+      auto value = line.substr(field.size() + 1);
+      if (!value.empty() && value.front() == ' ')
+        value.remove_prefix(1);
+      return value;
+    }
+    if (eol == std::string_view::npos)
+      break;
+    pos = eol + 1;
+  }
+  return {};
+}
+
+void read_counts(const rapidjson::Value &obj, usage &u) {
+  auto get = [&](const char *name, std::int64_t &into) {
+    auto it = obj.FindMember(name);
+    if (it != obj.MemberEnd() && it->value.IsInt64())
+      into = it->value.GetInt64();
+  };
+  get("input_tokens", u.input_tokens);
+  get("output_tokens", u.output_tokens);
+  get("cache_read_input_tokens", u.cache_read_input_tokens);
+  get("cache_creation_input_tokens", u.cache_creation_input_tokens);
+}
+
+/// Empties `s` and gives its memory back.
+void free_string(std::string &s) {
+  std::string().swap(s);
+}
+
+} // namespace
+
+void read_usage_json(std::string_view json, usage &u) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return;
+  // message_start nests the message; message_delta and a non-stream message carry usage directly.
+  const rapidjson::Value *holder = &doc;
+  if (auto m = doc.FindMember("message"); m != doc.MemberEnd() && m->value.IsObject())
+    holder = &m->value;
+  if (auto it = holder->FindMember("usage"); it != holder->MemberEnd() && it->value.IsObject())
+    read_counts(it->value, u);
+}
+
+std::string_view sse_framer::feed(std::string_view bytes) {
+  free_string(held_);
+  std::string_view out;
+  if (pending_.empty()) {
+    // The usual case: whole events in one read. Hand out a view; keep only an unfinished tail.
+    auto end = last_boundary(bytes);
+    out = bytes.substr(0, end);
+    pending_.assign(bytes.substr(end));
+  } else {
+    pending_.append(bytes);
+    if (auto end = last_boundary(pending_); end > 0) {
+      held_.assign(pending_, 0, end);
+      pending_.erase(0, end);
+      out = held_;
+    }
+  }
+  observe_all(out);
+  if (pending_.size() > max_pending_) {
+    // Too big to hold: release it as it is and stop interpreting this one event.
+    held_.assign(out);
+    held_ += pending_;
+    free_string(pending_);
+    split_event_ = true;
+    return held_;
+  }
+  if (pending_.empty())
+    free_string(pending_);
+  return out;
+}
+
+std::string_view sse_framer::flush() {
+  flushed_ = true;
+  return pending_;
+}
+
+void sse_framer::release() {
+  free_string(held_);
+  if (flushed_)
+    free_string(pending_);
+}
+
+void sse_framer::observe_all(std::string_view complete) {
+  std::size_t pos = 0;
+  while (pos < complete.size()) {
+    auto stop = pos + first_boundary(complete.substr(pos));
+    // The first event may be the tail of an oversized event released in pieces.
+    if (!split_event_)
+      observe(complete.substr(pos, stop - pos));
+    split_event_ = false;
+    pos = stop;
+  }
+}
+
+void sse_framer::observe(std::string_view event) {
+  auto name = field_value(event, "event");
+  auto data = field_value(event, "data");
+  if (name.empty() && data.empty())
+    return; // a comment or keep-alive line
+  ++events_;
+  if (name == "message_start" || name == "message_delta")
+    read_usage_json(data, usage_);
+  else if (name == "message_stop")
+    saw_stop_ = true;
+  else if (name == "error")
+    saw_error_ = true;
+}
+
+std::string sse_error_event(std::string_view type, std::string_view message) {
+  auto data = write_json([&](json_writer &w) {
+    w.StartObject();
+    json_field(w, "type", "error");
+    json_key(w, "error");
+    w.StartObject();
+    json_field(w, "type", type);
+    json_field(w, "message", message);
+    w.EndObject();
+    w.EndObject();
+  });
+  return "event: error\ndata: " + data + "\n\n";
+}
+
+} // namespace proxy
