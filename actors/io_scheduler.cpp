@@ -4,6 +4,8 @@
 #include <caf/execution_unit.hpp>
 #include <caf/resumable.hpp>
 
+#include <deque>
+
 namespace proxy {
 namespace {
 
@@ -13,24 +15,28 @@ thread_local std::size_t this_worker = 0;
 
 } // namespace
 
-/// A network thread: its io_context, the thread running it, and the execution unit the actors
-/// it resumes see (messages they send to idle actors resume those here too).
+/// Actors one drain runs before the thread polls its sockets again: a flood of messages
+/// between actors must not starve the network.
+constexpr std::size_t max_turns = 256;
+
+/// A network thread: its io_context, the thread running it, the execution unit the actors it
+/// resumes see, and the actors they woke, which run before the thread polls its sockets again.
 struct io_scheduler::worker {
   struct unit final : caf::execution_unit {
-    unit(caf::actor_system *sys, io_scheduler *s, worker *w)
-        : caf::execution_unit(sys), sched(s), home(w) {}
-    void exec_later(caf::resumable *job) override { sched->post(*home, job); }
-    io_scheduler *sched;
+    unit(caf::actor_system *sys, worker *w) : caf::execution_unit(sys), home(w) {}
+    void exec_later(caf::resumable *job) override { home->ready.push_back(job); }
     worker *home;
   };
 
-  worker(caf::actor_system *sys, io_scheduler *s, std::size_t i)
-      : index(i), ctx(1), guard(boost::asio::make_work_guard(ctx)), exec(sys, s, this) {}
+  worker(caf::actor_system *sys, std::size_t i)
+      : index(i), ctx(1), guard(boost::asio::make_work_guard(ctx)), exec(sys, this) {}
 
   std::size_t index;
   boost::asio::io_context ctx;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
   unit exec;
+  std::deque<caf::resumable *> ready; ///< woken on this thread, each holding a reference
+  bool draining = false;              ///< run_here() is on the stack: wake-ups join `ready`
   std::thread thread;
 };
 
@@ -68,7 +74,7 @@ io_scheduler &io_scheduler::of(caf::actor_system &sys) {
 
 void io_scheduler::start() {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, num_workers()); ++i)
-    workers_.push_back(std::make_unique<worker>(&system(), this, i));
+    workers_.push_back(std::make_unique<worker>(&system(), i));
   clock_ = std::make_unique<io_clock>(workers_.front()->ctx);
   for (auto &w : workers_)
     w->thread = std::thread([this, w = w.get()] {
@@ -104,22 +110,49 @@ void io_scheduler::enqueue(caf::resumable *job) {
     cleanup_and_release(job);
     return;
   }
-  // From a network thread: stay there (its sockets are the actor's). Else spread them out.
-  auto i = this_scheduler == this ? this_worker : next_++ % workers_.size();
-  post(*workers_[i], job);
+  if (this_scheduler != this) {
+    // From another thread: spread the work over the network threads.
+    post(*workers_[next_++ % workers_.size()], job);
+    return;
+  }
+  // From a network thread (a socket's completion handler, a relay finishing, a timer): the
+  // actor runs here, its sockets' thread, and at once.
+  auto &w = *workers_[this_worker];
+  if (w.draining)
+    w.ready.push_back(job);
+  else
+    run_here(w, job);
 }
 
 void io_scheduler::post(worker &w, caf::resumable *job) {
   boost::asio::post(w.ctx, [job = resume_job(this, &w, job)]() mutable {
     auto *home = static_cast<worker *>(job.home);
-    job.sched->resume(*home, std::exchange(job.job, nullptr));
+    job.sched->run_here(*home, std::exchange(job.job, nullptr));
   });
+}
+
+void io_scheduler::run_here(worker &w, caf::resumable *job) {
+  w.draining = true;
+  resume(w, job);
+  for (std::size_t turns = 1; !w.ready.empty(); ++turns) {
+    if (turns == max_turns) {
+      // Let the sockets have a go; what is left runs later, in order.
+      for (auto *rest : w.ready)
+        post(w, rest);
+      w.ready.clear();
+      break;
+    }
+    auto *next = w.ready.front();
+    w.ready.pop_front();
+    resume(w, next);
+  }
+  w.draining = false;
 }
 
 void io_scheduler::resume(worker &w, caf::resumable *job) {
   switch (job->resume(&w.exec, max_throughput())) {
   case caf::resumable::resume_later:
-    post(w, job); // more messages than one turn allows: let the sockets have a go first
+    w.ready.push_back(job); // more messages than one turn allows: others go first
     break;
   case caf::resumable::done:
   case caf::resumable::awaiting_message:

@@ -2,7 +2,10 @@
 // The actor system's scheduler, whose workers are the network threads. An actor runs on the
 // network thread that woke it: a session woken by its client's socket, or by an actor on that
 // thread, stays on the thread that owns its sockets, so the common request path never changes
-// threads. Load it with `cfg.load<io_scheduler>()` and size it with `scheduler.max-threads`.
+// threads. It does not even go back through the event loop: an actor woken by network code runs
+// at once, and one woken by another actor runs right after that one, before the thread polls
+// its sockets again. Only a wake-up from another thread is posted to the worker's io_context.
+// Load it with `cfg.load<io_scheduler>()` and size it with `scheduler.max-threads`.
 #include "actors/io_clock.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -45,6 +48,8 @@ public:
 private:
   struct worker;
   void post(worker &w, caf::resumable *job);
+  /// Runs `job` now, then every actor it woke on this thread, a bounded number of turns.
+  void run_here(worker &w, caf::resumable *job);
   void resume(worker &w, caf::resumable *job);
 
   std::vector<std::unique_ptr<worker>> workers_;

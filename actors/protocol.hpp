@@ -17,6 +17,7 @@
 namespace proxy {
 
 class upstream_connection;
+struct incoming_request;
 
 using get_token_atom = caf::atom_constant<caf::atom("get_token")>;
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
@@ -30,6 +31,7 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using save_atom = caf::atom_constant<caf::atom("save")>;
 using relay_done_atom = caf::atom_constant<caf::atom("relaydone")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
 using written_atom = caf::atom_constant<caf::atom("written")>;
 
 // -- the credential actor ---------------------------------------------------------------------
@@ -113,6 +115,9 @@ using pool_actor = caf::typed_actor<
 // -- the session actors (one per request) -----------------------------------------------------
 
 using session_actor = caf::typed_actor<
+    /// The request to serve. Sessions are spawned ahead of their request (one waits on each
+    /// network thread), so spawning is not on the request's path.
+    caf::reacts_to<start_atom, std::shared_ptr<incoming_request>>,
     /// The relay finished: what happened, and the connection to give back.
     caf::reacts_to<relay_done_atom, relay_outcome, std::shared_ptr<upstream_connection>>,
     /// A response the proxy made itself was written.
@@ -130,3 +135,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::refresh_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::oauth_tokens)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(proxy::relay_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<proxy::upstream_connection>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<proxy::incoming_request>)

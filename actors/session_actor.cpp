@@ -24,8 +24,8 @@ void log_and_end(state_ptr self) {
     const auto &o = st.outcome;
     request_record r;
     r.id = st.req.request_id;
-    r.method = std::string(http::to_string(st.req.method));
-    r.path = st.req.target.substr(0, st.req.target.find('?'));
+    r.method = http::to_string(st.req.method);
+    r.path = std::string_view(st.req.target).substr(0, st.req.target.find('?'));
     r.status = st.errored ? st.error.status : o.status;
     r.model = st.facts.model;
     r.stream = st.facts.stream;
@@ -36,12 +36,13 @@ void log_and_end(state_ptr self) {
     r.output_tokens = o.usage.output_tokens;
     r.cache_read_input_tokens = o.usage.cache_read_input_tokens;
     r.upstream_request_id = o.upstream_request_id;
+    std::size_t flags = 0;
     if (st.retried)
-      r.flags.push_back("refreshed_after_401");
+      r.flags[flags++] = "refreshed_after_401";
     if (o.client_gone)
-      r.flags.push_back("client_gone");
+      r.flags[flags++] = "client_gone";
     if (o.stream_broken)
-      r.flags.push_back("stream_broken");
+      r.flags[flags++] = "stream_broken";
     if (st.errored)
       r.error = st.error.message;
     log_request(r);
@@ -50,32 +51,28 @@ void log_and_end(state_ptr self) {
   self->quit();
 }
 
-/// Runs `write` (a coroutine writing to the client) on the client's thread, then ends.
-void write_then_end(state_ptr self, task<bool> write) {
-  auto client = self->state.req.client;
+/// The proxy answers by itself (/health, the admin route): the connection writes it, then the
+/// session ends.
+void respond(state_ptr self, unsigned status, std::string body) {
+  auto &st = self->state;
+  st.outcome.status = status;
   auto me = caf::actor_cast<session_actor>(self);
-  net::co_spawn(client->executor(), std::move(write), [me, client](std::exception_ptr, bool) {
+  st.req.client->submit([me, client = st.req.client, status, body = std::move(body)]() -> task<> {
+    co_await write_response(*client, status, body, "application/json");
     caf::anon_send(me, written_atom::value);
   });
-}
-
-/// The proxy answers by itself (/health, the admin route), then ends.
-void respond(state_ptr self, unsigned status, std::string body) {
-  self->state.outcome.status = status;
-  auto client = self->state.req.client;
-  write_then_end(self, [](std::shared_ptr<client_link> c, unsigned s, std::string b) -> task<bool> {
-    co_return co_await write_response(*c, s, b, "application/json");
-  }(client, status, std::move(body)));
 }
 
 void fail(state_ptr self, api_error err) {
   auto &st = self->state;
   st.errored = true;
   st.error = std::move(err);
-  write_then_end(self,
-                 [](std::shared_ptr<client_link> c, api_error e, std::string id) -> task<bool> {
-                   co_return co_await write_error(*c, e, id);
-                 }(st.req.client, st.error, st.req.request_id));
+  auto me = caf::actor_cast<session_actor>(self);
+  st.req.client->submit(
+      [me, client = st.req.client, e = st.error, id = st.req.request_id]() -> task<> {
+        co_await write_error(*client, e, id);
+        caf::anon_send(me, written_atom::value);
+      });
 }
 
 auto on_actor_error(state_ptr self, const char *who) {
@@ -100,24 +97,37 @@ void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
   p.connect_timeout = st.env->connect_timeout;
   p.upstream_timeout = st.env->upstream_timeout;
   p.stream_idle_timeout = st.env->stream_idle_timeout;
+  // The connection's own coroutine runs the relay; the outcome comes back as a message.
   auto me = caf::actor_cast<session_actor>(self);
-  auto executor = conn->executor();
-  net::co_spawn(executor, relay(conn, st.req.client, std::move(p)),
-                [me, conn, client = st.req.client](std::exception_ptr e, relay_outcome outcome) {
-                  if (e) {
-                    outcome = relay_outcome{};
-                    outcome.error = make_api_error(502, "the relay stopped unexpectedly");
-                    conn->close();
-                    if (client->response_started) {
-                      // Part of a response went out: the only honest end is a closed connection.
-                      outcome.what = relay_outcome::kind::relayed;
-                      outcome.stream_broken = true;
-                      client->keep_alive = false;
-                      client->stream().close();
-                    }
-                  }
-                  caf::anon_send(me, relay_done_atom::value, std::move(outcome), conn);
-                });
+  st.req.client->submit(
+      [me, conn, client = st.req.client, serial = st.req.serial, p = std::move(p)]() -> task<> {
+        relay_outcome outcome;
+        try {
+          outcome = co_await relay(conn, client, p);
+        } catch (const std::exception &) {
+          outcome = relay_outcome{};
+          outcome.error = make_api_error(502, "the relay stopped unexpectedly");
+          conn->close();
+          if (client->response_started) {
+            // Part of a response went out: the only honest end is a closed connection.
+            outcome.what = relay_outcome::kind::relayed;
+            outcome.stream_broken = true;
+            client->keep_alive = false;
+            client->close();
+          }
+        }
+        if (outcome.what == relay_outcome::kind::relayed || outcome.client_gone) {
+          // Nothing more goes to this client: it may send its next request at once, while the
+          // session logs and returns the upstream connection (which it does before that request
+          // can lease one: this post comes first).
+          client->finish(serial);
+          net::post(client->executor(), [me, conn, outcome = std::move(outcome)]() mutable {
+            caf::anon_send(me, relay_done_atom::value, std::move(outcome), std::move(conn));
+          });
+        } else {
+          caf::anon_send(me, relay_done_atom::value, std::move(outcome), conn);
+        }
+      });
 }
 
 void lease_and_relay(state_ptr self) {
@@ -162,7 +172,7 @@ void on_relay_done(state_ptr self, relay_outcome &outcome,
   self->send(pool, release_atom::value, std::move(conn), outcome.upstream_reusable);
   st.outcome = std::move(outcome);
   using kind = relay_outcome::kind;
-  if (st.outcome.what == kind::unauthorized && !st.retried) {
+  if (st.outcome.what == kind::unauthorized && !st.retried && !st.outcome.client_gone) {
     // The token was revoked or expired early: one forced refresh, one retry.
     st.retried = true;
     self->request(st.env->credentials, st.env->actor_timeout, refresh_atom::value, st.auth.secret)
@@ -232,13 +242,9 @@ void replace_credentials(state_ptr self) {
           on_actor_error(self, "credential actor"));
 }
 
-} // namespace
-
-session_actor::behavior_type session_behavior(session_actor::stateful_pointer<session_state> self,
-                                              std::shared_ptr<const session_env> env,
-                                              incoming_request req) {
+/// The request arrived: check it, then serve it.
+void start(state_ptr self, incoming_request &&req) {
   auto &st = self->state;
-  st.env = std::move(env);
   st.req = std::move(req);
   st.env->in_flight->add(st.req.client->worker(), 1);
   st.holds_client = true;
@@ -268,7 +274,18 @@ session_actor::behavior_type session_behavior(session_actor::stateful_pointer<se
     assert(!"session for a route the server handles");
     fail(self, make_api_error(500, "unroutable request"));
   }
+}
+
+} // namespace
+
+session_actor::behavior_type session_behavior(session_actor::stateful_pointer<session_state> self,
+                                              std::shared_ptr<const session_env> env) {
+  self->state.env = std::move(env);
   return {
+      [self](start_atom, std::shared_ptr<incoming_request> &req) {
+        if (req && !self->state.holds_client)
+          start(self, std::move(*req));
+      },
       [self](relay_done_atom, relay_outcome &outcome, std::shared_ptr<upstream_connection> &c) {
         on_relay_done(self, outcome, c);
       },

@@ -75,14 +75,14 @@ struct session_state {
       return;
     holds_client = false;
     env->in_flight->add(req.client->worker(), -1);
-    req.client->finish();
+    req.client->finish(req.serial);
   }
   ~session_state() { release_client(); }
   static inline const char *name = "session";
 };
 
+/// A session that waits for its request (start_atom), serves it, and ends.
 session_actor::behavior_type session_behavior(session_actor::stateful_pointer<session_state> self,
-                                              std::shared_ptr<const session_env> env,
-                                              incoming_request req);
+                                              std::shared_ptr<const session_env> env);
 
 } // namespace proxy

@@ -207,10 +207,21 @@ result<std::uint16_t> proxy_app::start() {
   so.admin_key = cfg_.admin_key;
   so.log_requests = cfg_.log_requests;
   std::shared_ptr<const session_env> env = env_;
-  caf::actor_system *system = system_.get();
-  // Runs on the client's network thread, so the session starts there too.
-  server_ = std::make_unique<server>(contexts, so, [system, env](incoming_request req) {
-    system->spawn(session_behavior, env, std::move(req));
+  next_session_.resize(contexts.size());
+  // Runs on the client's network thread, so the session starts there too: the one spawned for
+  // this thread in advance. The next one is spawned once this request went upstream (the post
+  // runs after the relay's first wait), off the request's path.
+  server_ = std::make_unique<server>(contexts, so, [this, env](incoming_request req) {
+    auto worker = req.client->worker() % next_session_.size();
+    auto executor = req.client->executor();
+    auto session = std::exchange(next_session_[worker], nullptr);
+    if (!session)
+      session = system_->spawn(session_behavior, env);
+    caf::anon_send(session, start_atom::value, std::make_shared<incoming_request>(std::move(req)));
+    net::post(executor, [this, env, worker] {
+      if (!next_session_[worker])
+        next_session_[worker] = system_->spawn(session_behavior, env);
+    });
   });
   auto port = server_->listen();
   if (!port)
@@ -260,6 +271,7 @@ void proxy_app::stop() {
   // them (if anything refused to end in time) is destroyed with the actor system.
   io_scheduler::of(*system_).halt();
   server_.reset();
+  next_session_.clear(); // idle sessions: dropping the last handle ends them
   env_.reset();
   store_ = nullptr;
   system_->await_actors_before_shutdown(false);

@@ -49,6 +49,10 @@ private:
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<server> server_;
   std::shared_ptr<session_env> env_;
+  /// Per network thread, the session that will take the next request there: spawned ahead, so
+  /// spawning is not on a request's path. Each is touched only on its thread (and after the
+  /// threads stopped).
+  std::vector<session_actor> next_session_;
   store_actor store_;
   bool stopped_ = false;
 };

@@ -4,34 +4,54 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <mutex>
 
 namespace proxy {
 namespace {
 
-std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t t = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char ts[64];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return ts;
+/// Appends "2026-11-24T10:47:51.876Z". The part up to the seconds is formatted once a second
+/// per thread.
+void put_timestamp(json_writer &w) {
+  thread_local std::int64_t cached_second = -1;
+  thread_local char text[32];
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  std::int64_t second = ms / 1000;
+  if (second != cached_second) {
+    std::time_t t = second;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    cached_second = second;
+  }
+  auto milli = static_cast<int>(ms % 1000);
+  text[20] = static_cast<char>('0' + milli / 100);
+  text[21] = static_cast<char>('0' + milli / 10 % 10);
+  text[22] = static_cast<char>('0' + milli % 10);
+  w.String(text, 24);
 }
 
-/// One write per line, under a lock: lines from several threads never interleave.
-void write_line(std::string line) {
+/// Formats one line into this thread's buffer (reused: no allocation once it has grown) and
+/// writes it with one write, under a lock: lines from several threads never interleave.
+template <class F> void write_line(std::string_view event, F &&fields) {
+  thread_local rapidjson::StringBuffer buffer;
+  buffer.Clear();
+  json_writer w(buffer);
+  w.StartObject();
+  json_key(w, "ts");
+  put_timestamp(w);
+  json_field(w, "event", event);
+  fields(w);
+  w.EndObject();
+  buffer.Put('\n');
   static std::mutex mutex;
-  line += '\n';
   std::lock_guard<std::mutex> lock(mutex);
-  std::size_t done = 0;
-  while (done < line.size()) {
-    auto n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
+  const char *data = buffer.GetString();
+  std::size_t size = buffer.GetSize(), done = 0;
+  while (done < size) {
+    auto n = ::write(STDOUT_FILENO, data + done, size - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -43,18 +63,14 @@ void write_line(std::string line) {
 } // namespace
 
 void log_event(std::string_view event, const std::function<void(json_writer &)> &fields) {
-  write_line(write_json([&](json_writer &w) {
-    w.StartObject();
-    json_field(w, "ts", timestamp());
-    json_field(w, "event", event);
+  write_line(event, [&](json_writer &w) {
     if (fields)
       fields(w);
-    w.EndObject();
-  }));
+  });
 }
 
 void log_request(const request_record &r) {
-  log_event("request", [&](json_writer &w) {
+  write_line("request", [&](json_writer &w) {
     json_field(w, "id", r.id);
     json_field(w, "method", r.method);
     json_field(w, "path", r.path);
@@ -69,7 +85,8 @@ void log_request(const request_record &r) {
     json_field(w, "cache_read_input_tokens", r.cache_read_input_tokens);
     json_field(w, "upstream_request_id", r.upstream_request_id);
     for (const char *flag : r.flags)
-      json_field(w, flag, true);
+      if (flag)
+        json_field(w, flag, true);
     if (!r.error.empty())
       json_field(w, "error", r.error);
   });

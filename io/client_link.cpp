@@ -5,24 +5,98 @@
 namespace proxy {
 
 client_link::client_link(tcp::socket socket, std::size_t worker)
-    : stream_(std::move(socket)), done_(stream_.get_executor()), worker_(worker) {
+    : socket_(std::move(socket)), deadline_(socket_), wakeup_(socket_.get_executor()),
+      worker_(worker) {
   error_code ignored;
   // Only our own write_some() calls see this: they must never block the network thread.
-  stream_.socket().non_blocking(true, ignored);
+  socket_.non_blocking(true, ignored);
 }
 
-task<bool> client_link::send(std::span<const net::const_buffer> buffers) {
+void client_link::start_reading(std::size_t max_buffered) {
+  max_buffered_ = max_buffered;
+  read_next();
+}
+
+void client_link::read_next() {
+  if (reading_ || input_ended_ || buffer_.size() >= max_buffered_)
+    return;
+  reading_ = true;
+  socket_.async_read_some(
+      net::buffer(incoming_),
+      [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void client_link::on_read(error_code ec, std::size_t n) {
+  reading_ = false;
+  net::buffer_copy(buffer_.prepare(n), net::buffer(incoming_.data(), n));
+  buffer_.commit(n);
+  received_ += n;
+  if (!ec && n == incoming_.size()) {
+    // It filled up: more is likely there. Take it now, straight into the parsing buffer.
+    auto room =
+        std::min<std::size_t>(64 * 1024, max_buffered_ - std::min(max_buffered_, buffer_.size()));
+    if (room > 0) {
+      auto more = socket_.read_some(buffer_.prepare(room), ec);
+      buffer_.commit(more);
+      received_ += more;
+      if (ec == net::error::would_block)
+        ec = {};
+    }
+  }
+  if (ec) {
+    input_ended_ = true;
+    input_error_ = deadline_.expired() ? error_code(beast::error::timeout) : ec;
+    if (auto notify = std::exchange(on_input_end_, nullptr))
+      notify();
+  } else {
+    read_next();
+  }
+  wake();
+}
+
+void client_link::consumed() {
+  if (buffer_.size() == 0)
+    buffer_.shrink_to_fit(); // nothing left to parse: give the memory back
+  read_next();
+}
+
+task<error_code> client_link::wait_input(steady_clock::time_point deadline) {
+  auto seen = received_;
+  deadline_.set(deadline, weak_from_this());
+  while (received_ == seen && !input_ended_) {
+    waiting_ = true;
+    wakeup_.expires_at(steady_clock::time_point::max());
+    co_await wakeup_.async_wait(use_tuple);
+    waiting_ = false;
+  }
+  deadline_.clear();
+  co_return received_ != seen ? error_code{} : input_error_;
+}
+
+void client_link::on_input_end(std::function<void()> f) {
+  if (f && input_ended_)
+    f(); // already over
+  else
+    on_input_end_ = std::move(f);
+}
+
+void client_link::close() {
+  error_code ignored;
+  deadline_.cancel();
+  socket_.close(ignored);
+}
+
+client_link::sent client_link::send_now(std::span<const net::const_buffer> buffers) {
   std::size_t total = net::buffer_size(buffers);
   error_code ec;
-  std::size_t sent = stream_.socket().write_some(buffers, ec);
-  if (sent == total)
-    co_return true;
+  std::size_t done = socket_.write_some(buffers, ec);
+  if (done == total)
+    return sent::all;
   if (ec && ec != net::error::would_block)
-    co_return false;
+    return sent::failed;
   // The client is slower than we are: keep a copy of the rest until it has read it.
-  std::string rest;
-  rest.reserve(total - sent);
-  std::size_t skip = sent;
+  unsent_.reserve(total - done);
+  std::size_t skip = done;
   for (auto b : buffers) {
     if (skip >= b.size()) {
       skip -= b.size();
@@ -30,34 +104,78 @@ task<bool> client_link::send(std::span<const net::const_buffer> buffers) {
     }
     b += skip;
     skip = 0;
-    rest.append(static_cast<const char *>(b.data()), b.size());
+    unsent_.append(static_cast<const char *>(b.data()), b.size());
   }
-  stream_.expires_after(write_timeout);
-  std::tie(ec, std::ignore) = co_await net::async_write(stream_, net::buffer(rest), use_tuple);
-  co_return !ec;
+  return sent::rest_kept;
 }
 
-void client_link::finish() {
-  auto mark = [self = shared_from_this()] {
-    self->finished_ = true;
-    self->done_.cancel();
-  };
+task<bool> client_link::send_rest() {
+  deadline_.set(steady_clock::now() + write_timeout, weak_from_this());
+  auto [ec, n] = co_await net::async_write(socket_, net::buffer(unsent_), use_tuple);
+  deadline_.clear();
+  std::string().swap(unsent_); // a quiet stream holds no copy
+  co_return !ec && !deadline_.expired();
+}
+
+task<bool> client_link::send(std::span<const net::const_buffer> buffers) {
+  switch (send_now(buffers)) {
+  case sent::all:
+    co_return true;
+  case sent::failed:
+    co_return false;
+  case sent::rest_kept:
+    break;
+  }
+  co_return co_await send_rest();
+}
+
+template <class F> void client_link::on_own_thread(F f) {
   auto &ctx =
-      static_cast<net::io_context &>(net::query(done_.get_executor(), net::execution::context));
+      static_cast<net::io_context &>(net::query(wakeup_.get_executor(), net::execution::context));
   if (ctx.stopped())
     return; // shutting down: the read loop is gone or about to be
   if (ctx.get_executor().running_in_this_thread())
-    mark(); // the usual case: the session ran on this connection's thread
+    f(); // the usual case: the session ran on this connection's thread
   else
-    net::post(ctx, std::move(mark));
+    net::post(ctx, std::move(f));
 }
 
-task<> client_link::wait_finished() {
-  while (!finished_) {
-    done_.expires_at(steady_clock::time_point::max());
-    co_await done_.async_wait(use_tuple);
+void client_link::wake() {
+  if (waiting_)
+    wakeup_.cancel();
+}
+
+void client_link::submit(client_work work) {
+  on_own_thread([self = shared_from_this(), work = std::move(work)]() mutable {
+    self->work_.push_back(std::move(work));
+    self->wake();
+  });
+}
+
+void client_link::finish(std::uint64_t serial) {
+  on_own_thread([self = shared_from_this(), serial] {
+    if (serial != self->serial_)
+      return; // that request is over already
+    self->finished_ = true;
+    self->wake();
+  });
+}
+
+task<client_work> client_link::next_work() {
+  while (work_.empty() && !finished_) {
+    waiting_ = true;
+    wakeup_.expires_at(steady_clock::time_point::max());
+    co_await wakeup_.async_wait(use_tuple);
+    waiting_ = false;
   }
-  finished_ = false;
+  if (!work_.empty()) {
+    auto work = std::move(work_.front());
+    work_.pop_front();
+    co_return work;
+  }
+  finished_ = false; // ready for the next request's session
+  ++serial_;
+  co_return client_work{};
 }
 
 task<bool> write_response(client_link &client, unsigned status, std::string_view body,

@@ -29,11 +29,7 @@ task<json_post_reply> post_json(net::any_io_executor executor,
   std::string pending; // bytes the parser has not taken yet
   std::array<char, 4096> buf;
   while (!ec && !parser.is_done()) {
-    auto r = conn->read_some(buf);
-    if (r.ec == net::error::would_block) {
-      ec = co_await conn->wait_readable(deadline);
-      continue;
-    }
+    auto r = co_await conn->read(buf, deadline);
     if (r.ec == net::error::eof && parser.got_some() && !parser.is_done()) {
       parser.put_eof(ec); // a body that ends with the connection
       break;

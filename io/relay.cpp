@@ -13,7 +13,6 @@ namespace proxy {
 namespace {
 
 constexpr std::size_t read_buffer_size = 64 * 1024;    ///< per network thread, not per stream
-constexpr std::size_t max_pipelined = 64 * 1024;       ///< client bytes read ahead while relaying
 constexpr std::size_t max_json_capture = 1024 * 1024;  ///< non-stream body kept to read usage
 constexpr std::uint32_t max_response_head = 64 * 1024; ///< the upstream's response head
 
@@ -49,59 +48,6 @@ bool bodiless(unsigned status, bool head_request) {
   return status == 204 || status == 304 || head_request;
 }
 
-/// Watches the client socket while an exchange runs, only to learn that the client left
-/// (pipelined bytes are kept for the next request). A departed client closes both connections,
-/// which ends whatever the exchange waits for. Waiting costs no buffer.
-class client_watch {
-public:
-  client_watch(std::shared_ptr<client_link> client, std::shared_ptr<upstream_connection> up)
-      : state_(std::make_shared<state>(std::move(client), std::move(up))) {
-    arm(state_);
-  }
-  ~client_watch() {
-    state_->active = false;
-    error_code ignored;
-    state_->client->stream().socket().cancel(ignored);
-  }
-  bool client_gone() const { return state_->gone; }
-
-private:
-  struct state {
-    state(std::shared_ptr<client_link> c, std::shared_ptr<upstream_connection> u)
-        : client(std::move(c)), up(std::move(u)) {}
-    std::shared_ptr<client_link> client;
-    std::shared_ptr<upstream_connection> up;
-    bool active = true;
-    bool gone = false;
-  };
-
-  static void arm(const std::shared_ptr<state> &st) {
-    st->client->stream().socket().async_wait(tcp::socket::wait_read, [st](error_code ec) {
-      if (!st->active)
-        return;
-      auto &buffer = st->client->buffer();
-      if (!ec) {
-        std::size_t n = st->client->stream().socket().read_some(buffer.prepare(4096), ec);
-        buffer.commit(n);
-        if (ec == net::error::would_block)
-          ec = {};
-      }
-      if (ec) {
-        st->gone = true;
-        st->client->keep_alive = false;
-        st->up->close();
-        error_code ignored;
-        st->client->stream().socket().close(ignored);
-        return;
-      }
-      if (buffer.size() < max_pipelined)
-        arm(st);
-    });
-  }
-
-  std::shared_ptr<state> state_;
-};
-
 /// The pieces of one write to the client: maybe the head, maybe one chunk of body, maybe the
 /// end of the body. Views only; the caller keeps what they point to alive.
 class client_write {
@@ -136,7 +82,7 @@ private:
 /// are left in `carry`. A pooled connection the upstream has closed while idle is replaced
 /// before use; after a request was written completely it is never sent again (a POST may
 /// already be generating, and billing).
-task<bool> send_request(upstream_connection &up, const relay_params &p, const client_watch &watch,
+task<bool> send_request(upstream_connection &up, client_link &client, const relay_params &p,
                         std::optional<http::response_parser<http::empty_body>> &parser,
                         std::string &carry, relay_outcome &out) {
   if (up.connected() && !up.idle_and_alive())
@@ -150,13 +96,16 @@ task<bool> send_request(upstream_connection &up, const relay_params &p, const cl
       }
     std::array<net::const_buffer, 2> request{net::buffer(p.head),
                                              p.body ? net::buffer(*p.body) : net::const_buffer{}};
-    auto ec = co_await up.write_all(request, steady_clock::now() + p.upstream_timeout);
+    auto now = up.write_now(request); // all of it, usually: no waiting, no coroutine
+    auto ec = now.ec;
+    if (ec == net::error::would_block) {
+      beast::buffers_suffix<std::span<const net::const_buffer>> rest(request);
+      rest.consume(now.bytes);
+      std::vector<net::const_buffer> pieces(rest.begin(), rest.end());
+      ec = co_await up.write_all(pieces, steady_clock::now() + p.upstream_timeout);
+    }
     if (!ec)
       break;
-    if (watch.client_gone()) {
-      out.client_gone = true;
-      co_return false;
-    }
     // Not all of the request left: the upstream cannot have acted on it.
     if (reused && attempt == 0 && stale_connection_error(ec)) {
       up.reset();
@@ -167,6 +116,12 @@ task<bool> send_request(upstream_connection &up, const relay_params &p, const cl
     co_return false;
   }
 
+  // The wait for the answer may be long: a client that leaves meanwhile closes the upstream
+  // connection, which ends the wait.
+  client.on_input_end([weak = up.weak_from_this()] {
+    if (auto conn = weak.lock())
+      conn->close();
+  });
   auto deadline = steady_clock::now() + p.upstream_timeout;
   auto buffer = thread_read_buffer();
   auto new_parser = [&] {
@@ -176,36 +131,34 @@ task<bool> send_request(upstream_connection &up, const relay_params &p, const cl
     parser->skip(p.head_request);
   };
   new_parser();
+  bool read_more = true; // false: what is already here (after an interim head) comes first
   for (;;) {
     if (carry.size() >= buffer.size()) {
       up.close();
       out.error = make_api_error(502, "the upstream's response head is too large");
       co_return false;
     }
-    std::copy(carry.begin(), carry.end(), buffer.begin());
-    auto r = up.read_some(buffer.subspan(carry.size()));
-    if (r.ec == net::error::would_block) {
-      // Nothing of ours sits in the thread buffer across this wait: the carry holds it.
-      if (auto ec = co_await up.wait_readable(deadline)) {
-        if (watch.client_gone()) {
+    std::size_t fresh = 0;
+    if (read_more) {
+      auto r = co_await up.read(buffer.subspan(carry.size()), deadline);
+      if (r.ec) {
+        if (client.input_ended()) {
           out.client_gone = true;
           co_return false;
         }
         up.close();
-        out.error = upstream_io_error(ec, "before answering", p.upstream_timeout);
+        out.error = upstream_io_error(r.ec, "before answering", p.upstream_timeout);
         co_return false;
       }
-      continue;
+      fresh = r.bytes;
     }
-    if (r.ec) {
-      up.close();
-      out.error = upstream_io_error(r.ec, "before answering", p.upstream_timeout);
-      co_return false;
-    }
-    std::size_t n = carry.size() + r.bytes;
+    // Only now, after the wait: other relays on this thread use the buffer meanwhile.
+    std::copy(carry.begin(), carry.end(), buffer.begin());
+    std::size_t n = carry.size() + fresh;
     error_code ec;
     std::size_t used = parser->put(net::const_buffer(buffer.data(), n), ec);
     carry.assign(buffer.data() + used, n - used);
+    read_more = true;
     if (ec == http::error::need_more)
       continue;
     if (ec) {
@@ -216,6 +169,7 @@ task<bool> send_request(upstream_connection &up, const relay_params &p, const cl
     // Interim 1xx heads are not the answer: read on until the final one.
     if (parser->get().result_int() / 100 == 1) {
       new_parser();
+      read_more = carry.empty();
       continue;
     }
     co_return true;
@@ -223,10 +177,10 @@ task<bool> send_request(upstream_connection &up, const relay_params &p, const cl
 }
 
 task<> exchange(upstream_connection &up, client_link &client, const relay_params &p,
-                const client_watch &watch, relay_outcome &out) {
+                relay_outcome &out) {
   std::string carry; // bytes read but not used yet: an incomplete head or chunk-size line
   std::optional<http::response_parser<http::empty_body>> parser;
-  if (!co_await send_request(up, p, watch, parser, carry, out))
+  if (!co_await send_request(up, client, p, parser, carry, out))
     co_return;
   const auto &head = parser->get();
   out.status = head.result_int();
@@ -296,7 +250,9 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
         write.add("0\r\n\r\n");
     }
     if (!write.empty()) {
-      if (!co_await client.send(write.buffers())) {
+      auto sent = client.send_now(write.buffers());
+      if (sent == client_link::sent::failed ||
+          (sent == client_link::sent::rest_kept && !co_await client.send_rest())) {
         out.client_gone = true;
         up.close();
         co_return;
@@ -311,18 +267,8 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
       break;
 
     // Read more, waiting as long as the stream may stay silent.
-    std::copy(carry.begin(), carry.end(), buffer.begin());
-    io_result r;
-    for (;;) {
-      r = up.read_some(buffer.subspan(carry.size()));
-      if (r.ec != net::error::would_block)
-        break;
-      if ((ec = co_await up.wait_readable(steady_clock::now() + p.stream_idle_timeout)))
-        break;
-      std::copy(carry.begin(), carry.end(), buffer.begin());
-    }
-    if (ec)
-      break;
+    auto r =
+        co_await up.read(buffer.subspan(carry.size()), steady_clock::now() + p.stream_idle_timeout);
     if (r.ec == net::error::eof && body.until_close()) {
       body = body_decoder(); // the upstream's close ended the body
       avail = 0;
@@ -333,10 +279,11 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
       ec = r.ec;
       break;
     }
+    std::copy(carry.begin(), carry.end(), buffer.begin());
     avail = carry.size() + r.bytes;
   }
 
-  if (watch.client_gone()) {
+  if (client.input_ended()) {
     out.client_gone = true;
     co_return;
   }
@@ -372,16 +319,16 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
 } // namespace
 
 task<relay_outcome> relay(std::shared_ptr<upstream_connection> up,
-                          std::shared_ptr<client_link> client, relay_params p) {
+                          std::shared_ptr<client_link> client, const relay_params &p) {
   relay_outcome out;
-  {
-    client_watch watch(client, up);
-    co_await exchange(*up, *client, p, watch, out);
-    out.client_gone = out.client_gone || watch.client_gone();
-  }
+  co_await exchange(*up, *client, p, out);
+  client->on_input_end({});
+  out.client_gone = out.client_gone || client->input_ended();
   if (out.client_gone) {
     out.upstream_reusable = false;
     client->keep_alive = false;
+    up->close();
+    client->close();
   }
   co_return out;
 }

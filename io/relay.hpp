@@ -24,8 +24,9 @@ struct relay_params {
 /// Sends the request on `up` (connecting first if needed; a pooled connection that fails before
 /// the request left is reconnected once) and streams the answer to `client` as it arrives,
 /// holding at most one unfinished event per stream. Watches the client meanwhile: a client that
-/// goes away closes the upstream connection. Runs on the executor both connections share.
+/// goes away closes the upstream connection. Runs on the executor both connections share; `p`
+/// must outlive it.
 task<relay_outcome> relay(std::shared_ptr<upstream_connection> up,
-                          std::shared_ptr<client_link> client, relay_params p);
+                          std::shared_ptr<client_link> client, const relay_params &p);
 
 } // namespace proxy

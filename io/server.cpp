@@ -23,8 +23,7 @@ std::string new_request_id() {
 server::server(std::vector<net::io_context *> workers, server_options options,
                request_handler handler)
     : workers_(std::move(workers)), live_(std::make_shared<live_links>(workers_.size())),
-      options_(std::move(options)),
-      handler_(std::move(handler)), acceptor_(*workers_.front()) {}
+      options_(std::move(options)), handler_(std::move(handler)), acceptor_(*workers_.front()) {}
 
 result<std::uint16_t> server::listen() {
   error_code ec;
@@ -60,10 +59,8 @@ void server::stop() {
 void server::close_all() {
   for (std::size_t i = 0; i < workers_.size(); ++i)
     net::post(*workers_[i], [live = live_, i] {
-      for (auto *link : (*live)[i]) {
-        error_code ignored;
-        link->stream().socket().close(ignored);
-      }
+      for (auto *link : (*live)[i])
+        link->close();
     });
 }
 
@@ -102,22 +99,59 @@ std::optional<api_error> read_error(const error_code &ec) {
 }
 
 /// Ends a connection so that a response just written survives: shut our sending side, then
-/// read and drop what the client still sends (bounded in bytes and time) before closing.
-/// Closing with unread input would reset the connection and could destroy the response.
+/// drop what the client still sends (bounded in bytes and time) before closing. Closing with
+/// unread input would reset the connection and could destroy the response.
 task<> close_gracefully(client_link &link) {
-  auto &stream = link.stream();
   error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  link.socket().shutdown(tcp::socket::shutdown_send, ec);
   constexpr std::size_t max_drain = 4u << 20;
   std::size_t drained = 0;
-  std::array<char, 4096> sink;
-  stream.expires_after(std::chrono::seconds(2));
-  while (!ec && drained < max_drain) {
-    std::size_t n = 0;
-    std::tie(ec, n) = co_await stream.async_read_some(net::buffer(sink), use_tuple);
-    drained += n;
+  auto deadline = steady_clock::now() + std::chrono::seconds(2);
+  while (drained < max_drain) {
+    drained += link.buffer().size();
+    link.buffer().consume(link.buffer().size());
+    link.consumed();
+    if (co_await link.wait_input(deadline))
+      break;
   }
-  stream.close();
+  link.close();
+}
+
+/// Feeds what is buffered to the parser: done (ec clear), need_more, or the parser's error.
+error_code parse_buffered(client_link &link, http::request_parser<http::string_body> &parser) {
+  error_code ec;
+  auto &buffer = link.buffer();
+  if (buffer.size() == 0)
+    return http::error::need_more;
+  auto used = parser.put(buffer.data(), ec);
+  buffer.consume(used);
+  link.consumed();
+  if (!ec && used == 0)
+    return http::error::need_more; // nothing it could take: more bytes are needed
+  return ec;
+}
+
+/// Reads until `done()` holds: parses what is buffered, waits for more when the parser needs
+/// it. The end of the connection before anything arrived is end_of_stream, else
+/// partial_message.
+template <class Done>
+task<error_code> read_until(client_link &link, http::request_parser<http::string_body> &parser,
+                            steady_clock::time_point deadline, Done done) {
+  while (!done()) {
+    auto ec = parse_buffered(link, parser);
+    if (!ec && done())
+      break;
+    if (ec && ec != http::error::need_more)
+      co_return ec;
+    if (!ec)
+      continue; // progress without being done (a body in pieces): parse on
+    if (auto rec = co_await link.wait_input(deadline)) {
+      if (rec == net::error::eof)
+        co_return parser.got_some() ? http::error::partial_message : http::error::end_of_stream;
+      co_return rec;
+    }
+  }
+  co_return error_code{};
 }
 
 } // namespace
@@ -128,8 +162,8 @@ void server::log_refusal(const std::string &request_id, const http::request_head
     return;
   request_record r;
   r.id = request_id;
-  r.method = std::string(req.method_string());
-  r.path = std::string(req.target().substr(0, req.target().find('?')));
+  r.method = req.method_string();
+  r.path = req.target().substr(0, req.target().find('?'));
   r.status = err.status;
   r.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - received).count();
@@ -168,16 +202,24 @@ task<> server::serve(std::shared_ptr<client_link> link) {
     }
     ~registration() { (*live)[link->worker()].erase(link); }
   } registered{live_, link.get()};
-  auto &stream = link->stream();
+  // Room for the largest request head, and some pipelined bytes besides.
+  link->start_reading(options_.max_header_bytes + 64 * 1024);
   for (;;) {
+    if (link->buffer().size() > 0) {
+      // A pipelined request: let what the last session posted (returning its upstream
+      // connection) run first, as it would had this request arrived through the event loop.
+      co_await net::post(link->executor(), net::use_awaitable);
+    }
     incoming_request s;
     {
       // The parser lives only while the request is read: a request in flight holds no parser.
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
-      stream.expires_after(options_.client_idle_timeout);
-      auto [ec, n] = co_await http::async_read_header(stream, link->buffer(), parser, use_tuple);
+      parser.eager(false); // the head first: the body only once the route checks passed
+      auto ec =
+          co_await read_until(*link, parser, steady_clock::now() + options_.client_idle_timeout,
+                              [&] { return parser.is_header_done(); });
       auto received = steady_clock::now();
       auto request_id = new_request_id();
       if (ec) {
@@ -212,16 +254,17 @@ task<> server::serve(std::shared_ptr<client_link> link) {
         continue;
       }
       if (!parser.is_done()) {
-        if (req[http::field::expect] == "100-continue") {
+        parser.eager(true);
+        if (req[http::field::expect] == "100-continue" && link->buffer().size() == 0) {
           // Clients that ask wait (curl: 1 s) before sending the body unless told to go on.
           static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-          std::tie(ec, std::ignore) =
-              co_await net::async_write(stream, net::buffer(go_on.data(), go_on.size()), use_tuple);
+          std::array<net::const_buffer, 1> interim{net::buffer(go_on.data(), go_on.size())};
+          if (!co_await link->send(interim))
+            break;
         }
-        stream.expires_after(options_.client_idle_timeout); // the body gets a fresh allowance
-        if (!ec)
-          std::tie(ec, std::ignore) =
-              co_await http::async_read(stream, link->buffer(), parser, use_tuple);
+        // The body gets a fresh allowance.
+        ec = co_await read_until(*link, parser, steady_clock::now() + options_.client_idle_timeout,
+                                 [&] { return parser.is_done(); });
         if (ec) {
           if (auto err = read_error(ec)) {
             link->keep_alive = false;
@@ -233,8 +276,8 @@ task<> server::serve(std::shared_ptr<client_link> link) {
           break;
         }
       }
-      stream.expires_never(); // the session's own limits apply from here
       s.client = link;
+      s.serial = link->serial();
       s.kind = kind;
       s.method = req.method();
       s.target = std::string(req.target());
@@ -243,17 +286,16 @@ task<> server::serve(std::shared_ptr<client_link> link) {
       s.request_id = std::move(request_id);
       s.received = received;
     }
-    // Nothing pipelined: give the read buffer back while the request is served.
-    if (link->buffer().size() == 0)
-      link->buffer().shrink_to_fit();
     handler_(std::move(s));
-    co_await link->wait_finished();
-    if (!link->keep_alive || !stream.socket().is_open())
+    // The session's work (a relay, a response) runs here, on this coroutine, until it is done.
+    while (auto work = co_await link->next_work())
+      co_await work();
+    if (!link->keep_alive || !link->socket().is_open())
       break;
   }
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close();
+  link->socket().shutdown(tcp::socket::shutdown_send, ignored);
+  link->close();
 }
 
 } // namespace proxy

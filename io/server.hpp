@@ -27,9 +27,10 @@ struct server_options {
 };
 
 /// One request the server accepted, for the handler. The handler answers on `client` and calls
-/// client->finish() when done with the connection.
+/// client->finish(serial) when done with the connection.
 struct incoming_request {
   std::shared_ptr<client_link> client;
+  std::uint64_t serial = 0; ///< which request on the connection this is
   route kind = route::not_found;
   http::verb method = http::verb::get;
   std::string target;

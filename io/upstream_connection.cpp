@@ -8,6 +8,9 @@
 namespace proxy {
 namespace {
 
+constexpr std::size_t wait_buffer_size = 2048;
+constexpr std::chrono::seconds trusted_idle{1};
+
 /// The OpenSSL error behind a failed call, as text (never contains key material).
 std::string tls_error_text(SSL *ssl) {
   if (auto verify = SSL_get_verify_result(ssl); verify != X509_V_OK)
@@ -56,48 +59,19 @@ std::shared_ptr<ssl::context> make_client_tls_context(const std::string &extra_c
 upstream_connection::upstream_connection(net::any_io_executor executor,
                                          std::shared_ptr<const upstream_target> target,
                                          std::size_t worker, std::uint64_t id)
-    : socket_(executor), timer_(executor), target_(std::move(target)), worker_(worker), id_(id) {}
+    : socket_(executor), deadline_(socket_), target_(std::move(target)), worker_(worker), id_(id) {}
 
 upstream_connection::~upstream_connection() {
   if (ssl_)
     SSL_free(ssl_);
 }
 
-void upstream_connection::arm_deadline(steady_clock::time_point deadline) {
-  deadline_ = deadline;
-  timed_out_ = false;
-  // Later deadlines cost nothing now: the timer, when it fires, re-arms itself for them.
-  if (deadline >= armed_at_)
-    return;
-  armed_at_ = deadline;
-  timer_.expires_at(deadline);
-  timer_.async_wait([weak = weak_from_this()](error_code ec) {
-    if (ec == net::error::operation_aborted)
-      return;
-    if (auto self = weak.lock())
-      self->on_deadline(ec);
-  });
-}
-
-void upstream_connection::on_deadline(error_code) {
-  armed_at_ = steady_clock::time_point::max();
-  if (deadline_ == steady_clock::time_point::max())
-    return; // nothing is waiting
-  if (steady_clock::now() < deadline_) {
-    arm_deadline(deadline_);
-    return;
-  }
-  timed_out_ = true;
-  error_code ignored;
-  socket_.cancel(ignored);
-}
-
 task<error_code> upstream_connection::wait(tcp::socket::wait_type type,
                                            steady_clock::time_point deadline) {
-  arm_deadline(deadline);
+  deadline_.set(deadline, weak_from_this());
   auto [ec] = co_await socket_.async_wait(type, use_tuple);
-  deadline_ = steady_clock::time_point::max();
-  if (timed_out_)
+  deadline_.clear();
+  if (deadline_.expired())
     co_return beast::error::timeout;
   co_return ec;
 }
@@ -137,10 +111,10 @@ task<std::optional<api_error>> upstream_connection::connect(std::chrono::millise
       cec = ec;
       continue;
     }
-    arm_deadline(deadline);
+    deadline_.set(deadline, weak_from_this());
     std::tie(cec) = co_await socket_.async_connect(endpoint, use_tuple);
-    deadline_ = steady_clock::time_point::max();
-    if (timed_out_)
+    deadline_.clear();
+    if (deadline_.expired())
       co_return make_api_error(504, "connecting to the upstream timed out");
     if (!cec)
       break;
@@ -218,8 +192,37 @@ io_result upstream_connection::read_some(std::span<char> into) {
   return r;
 }
 
-task<error_code> upstream_connection::wait_readable(steady_clock::time_point deadline) {
-  return wait(ssl_wants_write_ ? tcp::socket::wait_write : tcp::socket::wait_read, deadline);
+task<io_result> upstream_connection::read(std::span<char> into, steady_clock::time_point deadline) {
+  if (ssl_) {
+    // OpenSSL reads the socket itself: wait for readiness, then let it.
+    for (;;) {
+      auto r = read_some(into);
+      if (r.ec != net::error::would_block)
+        co_return r;
+      if (auto ec = co_await wait(
+              ssl_wants_write_ ? tcp::socket::wait_write : tcp::socket::wait_read, deadline))
+        co_return io_result{0, ec};
+    }
+  }
+  if (!wait_buffer_)
+    wait_buffer_ = std::make_unique<char[]>(wait_buffer_size);
+  deadline_.set(deadline, weak_from_this());
+  auto [ec, n] = co_await socket_.async_read_some(
+      net::buffer(wait_buffer_.get(), std::min(wait_buffer_size, into.size())), use_tuple);
+  deadline_.clear();
+  if (deadline_.expired())
+    co_return io_result{0, beast::error::timeout};
+  if (ec)
+    co_return io_result{0, ec};
+  std::copy_n(wait_buffer_.get(), n, into.begin());
+  io_result r{n, {}};
+  if (n == wait_buffer_size) {
+    // It filled up: more is likely waiting. Take it now, into the caller's (larger) buffer.
+    auto more = read_some(into.subspan(n));
+    if (!more.ec)
+      r.bytes += more.bytes;
+  }
+  co_return r;
 }
 
 io_result upstream_connection::write_some(net::const_buffer buffer) {
@@ -237,8 +240,46 @@ io_result upstream_connection::write_some(net::const_buffer buffer) {
   return r;
 }
 
+io_result upstream_connection::write_now(std::span<const net::const_buffer> buffers) {
+  io_result r;
+  if (!ssl_) {
+    r.bytes = socket_.write_some(buffers, r.ec); // one system call, one segment
+  } else {
+    for (auto b : buffers) {
+      while (b.size() > 0) {
+        auto w = write_some(b);
+        r.bytes += w.bytes;
+        b += w.bytes;
+        if (w.ec) {
+          r.ec = w.ec;
+          return r;
+        }
+      }
+    }
+  }
+  if (!r.ec && r.bytes < net::buffer_size(buffers))
+    r.ec = net::error::would_block;
+  return r;
+}
+
 task<error_code> upstream_connection::write_all(std::span<const net::const_buffer> buffers,
                                                 steady_clock::time_point deadline) {
+  if (!ssl_) {
+    // All of it in one system call (and one segment) when the kernel takes it.
+    beast::buffers_suffix<std::span<const net::const_buffer>> rest(buffers);
+    while (net::buffer_size(rest) > 0) {
+      error_code ec;
+      auto n = socket_.write_some(rest, ec);
+      rest.consume(n);
+      if (ec == net::error::would_block) {
+        if (auto wec = co_await wait(tcp::socket::wait_write, deadline))
+          co_return wec;
+      } else if (ec) {
+        co_return ec;
+      }
+    }
+    co_return error_code{};
+  }
   for (auto buffer : buffers) {
     while (buffer.size() > 0) {
       auto r = write_some(buffer);
@@ -257,8 +298,7 @@ task<error_code> upstream_connection::write_all(std::span<const net::const_buffe
 void upstream_connection::close() {
   connected_ = false;
   error_code ec;
-  timer_.cancel();
-  armed_at_ = steady_clock::time_point::max();
+  deadline_.cancel();
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   if (ssl_) {
@@ -271,6 +311,8 @@ void upstream_connection::close() {
 bool upstream_connection::idle_and_alive() {
   if (!connected_ || (ssl_ && SSL_has_pending(ssl_)))
     return false;
+  if (steady_clock::now() - idle_since < trusted_idle)
+    return true;
   pollfd pfd{};
   pfd.fd = socket_.native_handle();
   pfd.events = POLLIN | POLLRDHUP;

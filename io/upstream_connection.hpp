@@ -2,9 +2,10 @@
 // One keep-alive connection to the upstream, plain TCP or TLS. Owned by a pool actor's
 // bookkeeping, used by one relay at a time, and only ever touched on its own executor.
 //
-// Reads never wait into a buffer of the connection's own: the relay waits until the socket is
-// readable, then reads into its thread's buffer. TLS runs OpenSSL directly on the socket, with
-// SSL_MODE_RELEASE_BUFFERS, so a quiet connection holds almost no memory either way.
+// A read waits with a small buffer of the connection's own (2 KiB: an event, or a small answer,
+// fits) and then moves what came into the caller's buffer, usually its thread's, so a quiet
+// stream holds little. TLS runs OpenSSL directly on the socket with SSL_MODE_RELEASE_BUFFERS.
+#include "io/deadline.hpp"
 #include "io/net.hpp"
 #include "policy/api_error.hpp"
 #include "policy/url.hpp"
@@ -53,16 +54,21 @@ public:
   /// Returns the error the client should see, if any.
   task<std::optional<api_error>> connect(std::chrono::milliseconds timeout);
 
-  /// Reads what is there into `into`, without waiting. eof when the upstream closed.
-  io_result read_some(std::span<char> into);
-  /// Waits until read_some() may make progress, or the deadline passes (beast::error::timeout).
-  task<error_code> wait_readable(steady_clock::time_point deadline);
+  /// Waits until bytes arrive, or the deadline passes (beast::error::timeout), then puts what
+  /// came into `into`: eof when the upstream closed. `into` is written only after the wait, so it
+  /// may be a buffer that others use while this connection waits.
+  task<io_result> read(std::span<char> into, steady_clock::time_point deadline);
+  /// Writes what the kernel takes of `buffers` now (all of it, usually), without waiting: the
+  /// bytes written, and would_block when not all went.
+  io_result write_now(std::span<const net::const_buffer> buffers);
   /// Writes all of `buffers` in order, waiting as needed until the deadline.
   task<error_code> write_all(std::span<const net::const_buffer> buffers,
                              steady_clock::time_point deadline);
 
   /// For a pooled connection about to be reused: false when the upstream has closed it (or sent
-  /// anything unasked) while it sat idle. Checks without blocking.
+  /// anything unasked) while it sat idle. Checks without blocking. A connection back from its
+  /// last response less than a second ago is trusted without the check (a system call):
+  /// upstreams close idle connections after seconds, not milliseconds.
   bool idle_and_alive();
 
   /// Drops the socket and TLS state so the next connect() starts afresh.
@@ -76,19 +82,19 @@ public:
   steady_clock::time_point idle_since{};
 
 private:
+  /// Reads what is there into `into`, without waiting.
+  io_result read_some(std::span<char> into);
   io_result write_some(net::const_buffer buffer);
   task<error_code> wait(tcp::socket::wait_type type, steady_clock::time_point deadline);
-  void arm_deadline(steady_clock::time_point deadline);
-  void on_deadline(error_code ec);
   task<std::optional<api_error>> handshake(steady_clock::time_point deadline);
 
   tcp::socket socket_;
+  /// What a plain read waits with: an Asio read queued with a buffer needs no epoll_ctl (a bare
+  /// wait does), and none at all after the last read drained the socket.
+  std::unique_ptr<char[]> wait_buffer_;
   SSL *ssl_ = nullptr;
   bool ssl_wants_write_ = false; ///< the last TLS read needs the socket writable to go on
-  net::steady_timer timer_;
-  steady_clock::time_point deadline_ = steady_clock::time_point::max(); ///< of the current wait
-  steady_clock::time_point armed_at_ = steady_clock::time_point::max(); ///< when the timer fires
-  bool timed_out_ = false;
+  lazy_deadline deadline_;
   std::shared_ptr<const upstream_target> target_;
   std::size_t worker_;
   std::uint64_t id_;

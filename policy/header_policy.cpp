@@ -5,15 +5,15 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <vector>
 
 namespace proxy {
 namespace {
 
+/// ASCII lower case: header names are tokens, and locale-aware tolower is slow.
 char lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -73,11 +73,39 @@ private:
   std::vector<std::string> names_;
 };
 
-bool dropped_on_request(std::string_view name) {
-  static constexpr std::array<std::string_view, 8> names = {
-      "host",   "content-length",  "authorization", "x-api-key",
-      "cookie", "accept-encoding", "expect",        "anthropic-beta" /* merged below */};
-  return std::any_of(names.begin(), names.end(), [&](auto n) { return iequals(n, name); });
+/// Hop-by-hop by RFC 9110 7.6.1. Beast names every header it knows when it parses one, so the
+/// check is a comparison of numbers.
+bool hop_by_hop(http::field f) {
+  switch (f) {
+  case http::field::connection:
+  case http::field::keep_alive:
+  case http::field::proxy_connection:
+  case http::field::proxy_authenticate:
+  case http::field::proxy_authorization:
+  case http::field::te:
+  case http::field::trailer:
+  case http::field::transfer_encoding:
+  case http::field::upgrade:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Request headers that never go upstream as the client sent them. Expect: the proxy answered
+/// 100-continue itself and sends the whole body at once.
+bool dropped_on_request(http::field f) {
+  switch (f) {
+  case http::field::host:
+  case http::field::content_length:
+  case http::field::authorization:
+  case http::field::cookie:
+  case http::field::accept_encoding:
+  case http::field::expect:
+    return true;
+  default:
+    return false;
+  }
 }
 
 void append_number(std::string &out, std::uint64_t n) {
@@ -89,16 +117,7 @@ void append_number(std::string &out, std::uint64_t n) {
 } // namespace
 
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> names = {"connection",
-                                                            "keep-alive",
-                                                            "proxy-connection",
-                                                            "proxy-authenticate",
-                                                            "proxy-authorization",
-                                                            "te",
-                                                            "trailer",
-                                                            "transfer-encoding",
-                                                            "upgrade"};
-  return std::any_of(names.begin(), names.end(), [&](auto n) { return iequals(n, name); });
+  return hop_by_hop(http::string_to_field(name));
 }
 
 std::string merge_betas(const http::fields &client, std::string_view extra) {
@@ -141,10 +160,18 @@ std::string upstream_request_head(http::verb method, std::string_view target, st
   connection_tokens hop(client);
   bool has_version = false;
   for (const auto &h : client) {
-    auto name = h.name_string();
-    if (is_hop_by_hop(name) || dropped_on_request(name) || hop.contains(name))
+    auto f = h.name();
+    if (hop_by_hop(f) || dropped_on_request(f))
       continue;
-    has_version = has_version || iequals(name, "anthropic-version");
+    auto name = h.name_string();
+    if (f == http::field::unknown) {
+      // Ours to set: the credential, and the beta list merged below.
+      if (iequals(name, "x-api-key") || iequals(name, "anthropic-beta"))
+        continue;
+      has_version = has_version || iequals(name, "anthropic-version");
+    }
+    if (hop.contains(name))
+      continue;
     append_field(out, name, h.value());
   }
   if (!has_version)
@@ -184,9 +211,11 @@ void append_status_line(std::string &out, unsigned version, unsigned status,
 void append_response_headers(std::string &out, const http::fields &upstream) {
   connection_tokens hop(upstream);
   for (const auto &h : upstream) {
+    auto f = h.name();
+    if (hop_by_hop(f) || f == http::field::content_length || f == http::field::set_cookie)
+      continue;
     auto name = h.name_string();
-    if (is_hop_by_hop(name) || iequals(name, "content-length") || iequals(name, "set-cookie") ||
-        hop.contains(name))
+    if (hop.contains(name))
       continue;
     append_field(out, name, h.value());
   }

@@ -1,7 +1,8 @@
 #include "policy/request_check.hpp"
 
-#include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 namespace proxy {
 
@@ -27,6 +28,78 @@ route classify(boost::beast::http::verb method, std::string_view target) {
   return route::not_found;
 }
 
+namespace {
+
+/// What a Messages body says at its top level, read as the parser goes (no document is built,
+/// which for bodies of many megabytes would cost as much memory again). The first occurrence of
+/// a key counts, as with a document lookup.
+class facts_reader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, facts_reader> {
+public:
+  enum class kind { absent, string, array, other };
+  bool object = false;
+  kind model = kind::absent, messages = kind::absent;
+  std::string model_name;
+  bool stream = false;
+
+  bool Default() { return value(kind::other); }
+  bool String(const char *s, rapidjson::SizeType n, bool) {
+    if (depth_ == 1 && key_ == "model" && model == kind::absent)
+      model_name.assign(s, n);
+    return value(kind::string);
+  }
+  bool Bool(bool b) {
+    if (depth_ == 1 && key_ == "stream" && !stream_seen_) {
+      stream = b;
+      stream_seen_ = true;
+    }
+    return value(kind::other);
+  }
+  bool Key(const char *s, rapidjson::SizeType n, bool) {
+    if (depth_ == 1)
+      key_.assign(s, n);
+    return true;
+  }
+  bool StartObject() {
+    if (depth_ == 0)
+      object = true;
+    value(kind::other);
+    ++depth_;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    --depth_;
+    return true;
+  }
+  bool StartArray() {
+    value(kind::array);
+    ++depth_;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth_;
+    return true;
+  }
+
+private:
+  /// Notes a value that starts at the current depth.
+  bool value(kind k) {
+    if (depth_ == 1) {
+      if (key_ == "model" && model == kind::absent)
+        model = k;
+      else if (key_ == "messages" && messages == kind::absent)
+        messages = k;
+      else if (key_ == "stream")
+        stream_seen_ = true;
+    }
+    return true;
+  }
+  int depth_ = 0;
+  std::string key_;
+  bool stream_seen_ = false;
+};
+
+} // namespace
+
 std::variant<message_facts, api_error> check_message_body(std::string_view content_type,
                                                           std::string_view body) {
   auto media = content_type.substr(0, content_type.find(';'));
@@ -34,25 +107,21 @@ std::variant<message_facts, api_error> check_message_body(std::string_view conte
     media.remove_suffix(1);
   if (media != "application/json")
     return make_api_error(400, "Content-Type must be application/json");
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-  if (doc.HasParseError())
+  facts_reader facts;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream in(body.data(), body.size());
+  auto result = reader.Parse<rapidjson::kParseIterativeFlag>(in, facts);
+  if (result.IsError())
     return make_api_error(400, std::string("Request body is not valid JSON: ") +
-                                   rapidjson::GetParseError_En(doc.GetParseError()) + " (at byte " +
-                                   std::to_string(doc.GetErrorOffset()) + ")");
-  if (!doc.IsObject())
+                                   rapidjson::GetParseError_En(result.Code()) + " (at byte " +
+                                   std::to_string(result.Offset()) + ")");
+  if (!facts.object)
     return make_api_error(400, "Request body must be a JSON object");
-  message_facts facts;
-  auto model = doc.FindMember("model");
-  if (model == doc.MemberEnd() || !model->value.IsString() || model->value.GetStringLength() == 0)
+  if (facts.model != facts_reader::kind::string || facts.model_name.empty())
     return make_api_error(400, "model: Field required (a non-empty string)");
-  facts.model = model->value.GetString();
-  auto messages = doc.FindMember("messages");
-  if (messages == doc.MemberEnd() || !messages->value.IsArray())
+  if (facts.messages != facts_reader::kind::array)
     return make_api_error(400, "messages: Field required (an array)");
-  if (auto stream = doc.FindMember("stream"); stream != doc.MemberEnd() && stream->value.IsBool())
-    facts.stream = stream->value.GetBool();
-  return facts;
+  return message_facts{std::move(facts.model_name), facts.stream};
 }
 
 } // namespace proxy

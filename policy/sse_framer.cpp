@@ -2,7 +2,10 @@
 
 #include "core/json.hpp"
 
-#include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <cstdint>
 
 namespace proxy {
 namespace {
@@ -52,17 +55,70 @@ std::string_view field_value(std::string_view event, std::string_view field) {
   return {};
 }
 
-void read_counts(const rapidjson::Value &obj, usage &u) {
-  auto get = [&](const char *name, std::int64_t &into) {
-    auto it = obj.FindMember(name);
-    if (it != obj.MemberEnd() && it->value.IsInt64())
-      into = it->value.GetInt64();
-  };
-  get("input_tokens", u.input_tokens);
-  get("output_tokens", u.output_tokens);
-  get("cache_read_input_tokens", u.cache_read_input_tokens);
-  get("cache_creation_input_tokens", u.cache_creation_input_tokens);
-}
+/// Picks the token counts out of `usage` (at the top, or inside `message` as message_start has
+/// it) while the parser goes: no document is built for the one object wanted.
+class usage_reader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, usage_reader> {
+public:
+  explicit usage_reader(usage &u) : u_(u) {}
+
+  bool Default() { return true; }
+  bool Int(int v) { return count(v); }
+  bool Uint(unsigned v) { return count(v); }
+  bool Int64(std::int64_t v) { return count(v); }
+  bool Uint64(std::uint64_t v) {
+    return v <= static_cast<std::uint64_t>(INT64_MAX) ? count(static_cast<std::int64_t>(v)) : true;
+  }
+  bool Key(const char *s, rapidjson::SizeType n, bool) {
+    std::string_view key(s, n);
+    if (depth_ == 1)
+      top_key_ = key == "usage" ? top::usage : key == "message" ? top::message : top::other;
+    else if (depth_ == 2 && top_key_ == top::message)
+      in_message_usage_key_ = key == "usage";
+    field_ = nullptr;
+    if (in_usage())
+      field_ = key == "input_tokens"                  ? &u_.input_tokens
+               : key == "output_tokens"               ? &u_.output_tokens
+               : key == "cache_read_input_tokens"     ? &u_.cache_read_input_tokens
+               : key == "cache_creation_input_tokens" ? &u_.cache_creation_input_tokens
+                                                      : nullptr;
+    return true;
+  }
+  bool StartObject() {
+    ++depth_;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    --depth_;
+    field_ = nullptr;
+    return true;
+  }
+  bool StartArray() {
+    ++depth_;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth_;
+    return true;
+  }
+
+private:
+  enum class top { other, usage, message };
+  bool in_usage() const {
+    return (depth_ == 2 && top_key_ == top::usage) ||
+           (depth_ == 3 && top_key_ == top::message && in_message_usage_key_);
+  }
+  bool count(std::int64_t v) {
+    if (field_ && in_usage())
+      *field_ = v;
+    field_ = nullptr;
+    return true;
+  }
+  usage &u_;
+  int depth_ = 0;
+  top top_key_ = top::other;
+  bool in_message_usage_key_ = false;
+  std::int64_t *field_ = nullptr;
+};
 
 /// Empties `s` and gives its memory back.
 void free_string(std::string &s) {
@@ -72,16 +128,13 @@ void free_string(std::string &s) {
 } // namespace
 
 void read_usage_json(std::string_view json, usage &u) {
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject())
-    return;
-  // message_start nests the message; message_delta and a non-stream message carry usage directly.
-  const rapidjson::Value *holder = &doc;
-  if (auto m = doc.FindMember("message"); m != doc.MemberEnd() && m->value.IsObject())
-    holder = &m->value;
-  if (auto it = holder->FindMember("usage"); it != holder->MemberEnd() && it->value.IsObject())
-    read_counts(it->value, u);
+  // Counts go into a copy first: a body that turns out not to be JSON changes nothing.
+  usage found = u;
+  usage_reader reader_handler(found);
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream in(json.data(), json.size());
+  if (!reader.Parse<rapidjson::kParseIterativeFlag>(in, reader_handler).IsError())
+    u = found;
 }
 
 std::string_view sse_framer::feed(std::string_view bytes) {
