@@ -68,7 +68,16 @@ pool_actor::behavior_type pool_behavior(pool_actor::stateful_pointer<pool_state>
                                         pool_setup setup) {
   self->state.setup = std::move(setup);
   return {
-      [self](lease_atom) { return lease(self); },
+      [self](lease_atom) {
+        // Always an answer: sessions ask without a timeout (see session_actor.cpp).
+        try {
+          return lease(self);
+        } catch (const std::exception &e) {
+          lease_reply r;
+          r.error = make_api_error(500, std::string("the upstream pool failed: ") + e.what());
+          return r;
+        }
+      },
       [self](release_atom, std::shared_ptr<upstream_connection> &c, bool reusable) {
         auto &st = self->state;
         if (!reusable) {

@@ -105,6 +105,7 @@ struct pool_status {
 
 using pool_actor = caf::typed_actor<
     /// A connection to use: an idle one, or a new one while under the capacity; else 529 at once.
+    /// Always answered from the handler, never through a promise.
     caf::replies_to<lease_atom>::with<lease_reply>,
     /// A connection back; kept for reuse only when its last response ended cleanly.
     caf::reacts_to<release_atom, std::shared_ptr<upstream_connection>, bool>,

@@ -12,7 +12,6 @@ namespace {
 
 using state_ptr = session_actor::stateful_pointer<session_state>;
 using clock = std::chrono::steady_clock;
-constexpr std::chrono::seconds lease_timeout{10}; ///< pools answer at once; this is a safety net
 
 std::int64_t ms_between(clock::time_point a, clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
@@ -133,7 +132,10 @@ void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
 void lease_and_relay(state_ptr self) {
   auto &st = self->state;
   auto &pool = st.env->pools[st.req.client->worker() % st.env->pools.size()];
-  self->request(pool, lease_timeout, lease_atom::value)
+  // No timeout (no clock entry per request): a pool answers a lease from the handler itself,
+  // never through a promise that could be dropped, and CAF answers a request to a pool that is
+  // gone with an error. The pool's lease handler cannot throw (it catches).
+  self->request(pool, caf::infinite, lease_atom::value)
       .then(
           [self](lease_reply &lease) {
             if (!lease.ok)

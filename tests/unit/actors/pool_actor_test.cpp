@@ -104,3 +104,22 @@ TEST_CASE("idle connections are closed after the idle timeout") {
   CHECK(eventually_true([&] { return f.open->load() == 0; }));
   CHECK(f.status(pool).open == 0);
 }
+
+TEST_CASE("a lease asked of a pool that is gone is answered with an error, not silence") {
+  // Sessions ask for leases without a timeout: this is the case that would otherwise hang.
+  fixture f;
+  auto pool = f.spawn(4);
+  caf::scoped_actor self{*f.sys};
+  self->monitor(pool);
+  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg &) {},
+                caf::after(std::chrono::seconds(5)) >> [] { FAIL("pool did not exit"); });
+  bool answered = false;
+  self->request(pool, caf::infinite, lease_atom::value)
+      .receive([&](lease_reply &) { FAIL("a dead pool leased a connection"); },
+               [&](caf::error &e) {
+                 answered = true;
+                 CHECK(e == caf::sec::request_receiver_down);
+               });
+  CHECK(answered);
+}
