@@ -1,6 +1,9 @@
 #include "actors/io_scheduler.hpp"
 
+#include "core/log.hpp"
+
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/resumable.hpp>
 
@@ -19,6 +22,9 @@ thread_local std::size_t this_worker = 0;
 /// between actors must not starve the network.
 constexpr std::size_t max_turns = 256;
 
+/// How long a request's log line may wait to be written with others (see core/log.hpp).
+constexpr std::chrono::milliseconds log_batch_delay{100};
+
 /// A network thread: its io_context, the thread running it, the execution unit the actors it
 /// resumes see, and the actors they woke, which run before the thread polls its sockets again.
 struct io_scheduler::worker {
@@ -29,14 +35,17 @@ struct io_scheduler::worker {
   };
 
   worker(caf::actor_system *sys, std::size_t i)
-      : index(i), ctx(1), guard(boost::asio::make_work_guard(ctx)), exec(sys, this) {}
+      : index(i), ctx(1), guard(boost::asio::make_work_guard(ctx)), exec(sys, this),
+        log_timer(ctx) {}
 
   std::size_t index;
   boost::asio::io_context ctx;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
   unit exec;
-  std::deque<caf::resumable *> ready; ///< woken on this thread, each holding a reference
-  bool draining = false;              ///< run_here() is on the stack: wake-ups join `ready`
+  std::deque<caf::resumable *> ready;  ///< woken on this thread, each holding a reference
+  bool draining = false;               ///< run_here() is on the stack: wake-ups join `ready`
+  boost::asio::steady_timer log_timer; ///< writes the thread's batched log lines
+  bool log_timer_armed = false;
   std::thread thread;
 };
 
@@ -80,7 +89,18 @@ void io_scheduler::start() {
     w->thread = std::thread([this, w = w.get()] {
       this_scheduler = this;
       this_worker = w->index;
+      log_batch_on_this_thread([w] {
+        if (w->log_timer_armed)
+          return; // a batch written early by size: the timer still runs for the next one
+        w->log_timer_armed = true;
+        w->log_timer.expires_after(log_batch_delay);
+        w->log_timer.async_wait([w](boost::system::error_code) {
+          w->log_timer_armed = false;
+          log_flush();
+        });
+      });
       w->ctx.run();
+      log_flush();
     });
   // CAF's printer actor (for aout) is not started: nothing here prints through it, and it
   // would be one more thread.

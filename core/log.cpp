@@ -33,23 +33,22 @@ void put_timestamp(json_writer &w) {
   w.String(text, 24);
 }
 
-/// Formats one line into this thread's buffer (reused: no allocation once it has grown) and
-/// writes it with one write, under a lock: lines from several threads never interleave.
-template <class F> void write_line(std::string_view event, F &&fields) {
-  thread_local rapidjson::StringBuffer buffer;
-  buffer.Clear();
-  json_writer w(buffer);
-  w.StartObject();
-  json_key(w, "ts");
-  put_timestamp(w);
-  json_field(w, "event", event);
-  fields(w);
-  w.EndObject();
-  buffer.Put('\n');
+/// Lines of this thread not written yet, and how to get them written when batching.
+struct thread_log {
+  rapidjson::StringBuffer pending;
+  std::function<void()> schedule_flush; ///< empty: no batching, every line written at once
+};
+thread_local thread_log this_thread_log;
+
+/// A batch is written when it reaches this size, whatever the timer.
+constexpr std::size_t max_batch = 64 * 1024;
+
+/// Writes the lines in one write (or a few, if the pipe is full), under a lock: lines from
+/// several threads never interleave.
+void write_out(const char *data, std::size_t size) {
   static std::mutex mutex;
   std::lock_guard<std::mutex> lock(mutex);
-  const char *data = buffer.GetString();
-  std::size_t size = buffer.GetSize(), done = 0;
+  std::size_t done = 0;
   while (done < size) {
     auto n = ::write(STDOUT_FILENO, data + done, size - done);
     if (n < 0 && errno == EINTR)
@@ -60,17 +59,36 @@ template <class F> void write_line(std::string_view event, F &&fields) {
   }
 }
 
+/// Appends one line to this thread's buffer (reused: no allocation once it has grown), then
+/// writes the buffer unless the line may wait for the batch.
+template <class F> void write_line(std::string_view event, bool may_wait, F &&fields) {
+  auto &log = this_thread_log;
+  bool batch_was_empty = log.pending.GetSize() == 0;
+  json_writer w(log.pending);
+  w.StartObject();
+  json_key(w, "ts");
+  put_timestamp(w);
+  json_field(w, "event", event);
+  fields(w);
+  w.EndObject();
+  log.pending.Put('\n');
+  if (!may_wait || !log.schedule_flush || log.pending.GetSize() >= max_batch)
+    log_flush();
+  else if (batch_was_empty)
+    log.schedule_flush();
+}
+
 } // namespace
 
 void log_event(std::string_view event, const std::function<void(json_writer &)> &fields) {
-  write_line(event, [&](json_writer &w) {
+  write_line(event, false, [&](json_writer &w) {
     if (fields)
       fields(w);
   });
 }
 
 void log_request(const request_record &r) {
-  write_line("request", [&](json_writer &w) {
+  write_line("request", true, [&](json_writer &w) {
     json_field(w, "id", r.id);
     json_field(w, "method", r.method);
     json_field(w, "path", r.path);
@@ -90,6 +108,18 @@ void log_request(const request_record &r) {
     if (!r.error.empty())
       json_field(w, "error", r.error);
   });
+}
+
+void log_batch_on_this_thread(std::function<void()> schedule_flush) {
+  this_thread_log.schedule_flush = std::move(schedule_flush);
+}
+
+void log_flush() {
+  auto &pending = this_thread_log.pending;
+  if (pending.GetSize() == 0)
+    return;
+  write_out(pending.GetString(), pending.GetSize());
+  pending.Clear();
 }
 
 } // namespace proxy

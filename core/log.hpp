@@ -1,5 +1,11 @@
 #pragma once
 // One JSON object per line on stdout. Callers never pass secrets.
+//
+// A thread that serves many requests (a network thread) can batch its request lines: after
+// log_batch_on_this_thread(), request lines collect in the thread's buffer and are written in
+// one write when the thread calls log_flush() (its timer), when the buffer is large, or with
+// the next other event. One write per request line cost about as much CPU as the rest of the
+// request's user-space work. Other events are written at once, after the lines before them.
 #include "core/json.hpp"
 
 #include <array>
@@ -27,5 +33,12 @@ struct request_record {
 };
 
 void log_request(const request_record &r);
+
+/// From now on, request lines on this thread wait in its buffer; `schedule_flush` is called
+/// when the first line of a batch arrives, and must see to it that log_flush() runs on this
+/// thread soon (the network threads: within 100 ms).
+void log_batch_on_this_thread(std::function<void()> schedule_flush);
+/// Writes what this thread has buffered.
+void log_flush();
 
 } // namespace proxy
