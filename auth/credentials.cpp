@@ -1,5 +1,7 @@
 #include "auth/credentials.hpp"
 
+#include "core/text.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -10,7 +12,8 @@
 namespace proxy {
 namespace {
 
-std::string_view trim(std::string_view s) {
+/// Without whitespace of any kind at both ends (values pasted into files and variables).
+std::string_view trim_space(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
     s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
@@ -18,26 +21,16 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 } // namespace
 
 std::string decode_hex(std::string_view text) {
-  text = trim(text);
+  text = trim_space(text);
   if (text.empty() || text.size() % 2 != 0)
     return {};
   std::string out;
   out.reserve(text.size() / 2);
   for (std::size_t i = 0; i < text.size(); i += 2) {
-    int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+    int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
     if (hi < 0 || lo < 0)
       return {};
     out += static_cast<char>(hi * 16 + lo);
@@ -46,7 +39,7 @@ std::string decode_hex(std::string_view text) {
 }
 
 result<oauth_tokens> parse_claude_credentials(std::string_view text) {
-  text = trim(text);
+  text = trim_space(text);
   if (text.empty())
     return failure{"credentials are empty"};
   std::string decoded;
@@ -92,7 +85,7 @@ result<oauth_tokens> parse_claude_credentials(std::string_view text) {
 std::string update_claude_credentials(std::string_view original, const oauth_tokens &tokens) {
   rapidjson::Document doc;
   std::string decoded;
-  auto text = trim(original);
+  auto text = trim_space(original);
   if (!text.empty() && text.front() != '{') {
     decoded = decode_hex(text);
     text = decoded;

@@ -1,21 +1,13 @@
 #include "policy/body_decoder.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <string_view>
 
 namespace proxy {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /// chunk-size [ BWS ";" chunk-ext ]: the size, or -1 when malformed or absurdly large.
 std::int64_t parse_chunk_size(std::string_view line) {

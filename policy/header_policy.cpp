@@ -1,5 +1,7 @@
 #include "policy/header_policy.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/beast/http/status.hpp>
 #include <openssl/crypto.h>
 
@@ -11,43 +13,6 @@
 namespace proxy {
 namespace {
 
-/// ASCII lower case: header names are tokens, and locale-aware tolower is slow.
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (auto &c : out)
-    c = lower(c);
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-template <class F> void for_each_token(std::string_view list, F &&f) {
-  while (!list.empty()) {
-    auto comma = list.find(',');
-    auto token = trim(list.substr(0, comma));
-    if (!token.empty())
-      f(token);
-    if (comma == std::string_view::npos)
-      break;
-    list.remove_prefix(comma + 1);
-  }
-}
-
 /// The header names a message's Connection header lists (hop-by-hop too), lower-cased and
 /// sorted once, so each header is then checked in logarithmic time.
 class connection_tokens {
@@ -55,7 +20,7 @@ public:
   explicit connection_tokens(const http::fields &fields) {
     auto [first, last] = fields.equal_range(http::field::connection);
     for (auto it = first; it != last; ++it)
-      for_each_token(it->value(), [&](std::string_view t) { names_.push_back(lowered(t)); });
+      for_each_token(it->value(), [&](std::string_view t) { names_.push_back(ascii_lowered(t)); });
     std::sort(names_.begin(), names_.end());
   }
   bool contains(std::string_view name) const {
@@ -63,8 +28,9 @@ public:
       return false;
     // Compares as if `name` were lower-cased, without making a lower-cased copy.
     auto less = [](std::string_view a, std::string_view b) {
-      return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                          [](char x, char y) { return lower(x) < lower(y); });
+      return std::lexicographical_compare(
+          a.begin(), a.end(), b.begin(), b.end(),
+          [](char x, char y) { return ascii_lower(x) < ascii_lower(y); });
     };
     return std::binary_search(names_.begin(), names_.end(), name, less);
   }

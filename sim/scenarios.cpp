@@ -1,5 +1,7 @@
 #include "sim/scenarios.hpp"
 
+#include "core/text.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -9,6 +11,9 @@
 #include <charconv>
 
 namespace sim {
+
+using proxy::iequals;
+using proxy::trim;
 namespace {
 
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -230,21 +235,6 @@ void put_message_head(json_writer &w, const scenario_params &p) {
 }
 
 } // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::optional<scenario> parse_scenario(std::string_view name) {
   name = trim(name);

@@ -15,10 +15,6 @@ namespace sim {
 enum class scenario { text, tool_use, thinking };
 
 // "text" | "tool_use" | "thinking"; nullopt for anything else.
-// Small text helpers the simulator's header handling shares.
-bool iequals(std::string_view a, std::string_view b);
-std::string_view trim(std::string_view s); // spaces and tabs at both ends
-
 std::optional<scenario> parse_scenario(std::string_view name);
 std::string_view scenario_name(scenario s);
 

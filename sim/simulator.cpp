@@ -2,6 +2,8 @@
 
 #include "sim/scenarios.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -36,10 +38,11 @@
 
 namespace sim {
 
+using proxy::iequals;
+using proxy::trim;
+
 std::string recorded_request::header(std::string_view name) const {
-  std::string lowered(name);
-  for (auto &ch : lowered)
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string lowered = proxy::ascii_lowered(name);
   std::string out;
   bool found = false;
   for (const auto &[k, v] : headers) {
@@ -74,13 +77,6 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto &ch : out)
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
 }
 
 template <class Fn> std::string write_json(Fn &&fn) {
@@ -405,13 +401,11 @@ private:
   static bool has_oauth_beta(const string_request &req) {
     const auto [first, last] = req.equal_range("anthropic-beta");
     for (auto it = first; it != last; ++it) {
-      std::string_view list = it->value();
-      while (!list.empty()) {
-        const auto comma = list.find(',');
-        if (trim(list.substr(0, comma)) == k_oauth_beta)
-          return true;
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-      }
+      bool found = false;
+      proxy::for_each_token(
+          it->value(), [&](std::string_view token) { found = found || token == k_oauth_beta; });
+      if (found)
+        return true;
     }
     return false;
   }
@@ -643,7 +637,7 @@ recorded_request record_of(const string_request &req) {
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
   for (const auto &field : req)
-    r.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    r.headers.emplace_back(proxy::ascii_lowered(field.name_string()), std::string(field.value()));
   r.body = req.body();
   return r;
 }

@@ -1,5 +1,7 @@
 #include "loadgen.hpp"
 
+#include "core/text.hpp"
+
 #include "stats.hpp"
 #include "worker.hpp"
 
@@ -26,19 +28,10 @@ struct http_url {
   std::string path; // "" or "/prefix", without a trailing slash
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto &c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using proxy::trim;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
+std::string lower(std::string_view s) {
+  return proxy::ascii_lowered(s);
 }
 
 // http://host[:port][/path]; sets error and returns false when it is not one.

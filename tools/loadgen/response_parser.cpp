@@ -1,54 +1,19 @@
 #include "response_parser.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cstring>
 
 namespace loadgen {
 namespace {
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i]))
-      return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Calls fn(token) for each comma-separated, trimmed, non-empty token.
-template <class Fn> void for_each_token(std::string_view list, Fn &&fn) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    const auto token = trim(list.substr(0, comma));
-    if (!token.empty())
-      fn(token);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-  }
-}
+using proxy::for_each_token;
+using proxy::iequals;
+using proxy::trim;
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-int hex_value(char c) {
-  if (is_digit(c))
-    return c - '0';
-  c = lower(c);
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
 }
 
 } // namespace
@@ -434,7 +399,7 @@ void response_parser::on_chunk_size_line(std::string_view line) {
   std::uint64_t size = 0;
   std::size_t i = 0;
   for (; i < line.size(); ++i) {
-    const int v = hex_value(line[i]);
+    const int v = proxy::hex_digit(line[i]);
     if (v < 0)
       break;
     if (i >= 15) {
