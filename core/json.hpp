@@ -1,12 +1,17 @@
 #pragma once
 // JSON text the proxy writes itself (errors, log lines, /health), always through RapidJSON's
-// writer so that every string is escaped correctly.
+// writer so that every string is escaped correctly, and always valid UTF-8: bytes that are not
+// (a client's path, an upstream's message) are replaced, so strict parsers accept the document.
+#include "core/redact.hpp"
+#include "core/text.hpp"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace proxy {
 
@@ -20,11 +25,24 @@ template <class F> std::string write_json(F &&fill) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+/// write_json for documents the proxy shows (error bodies and events, /health, admin answers):
+/// any known secret in them, echoed by an upstream or a token endpoint, is redacted.
+template <class F> std::string write_public_json(F &&fill) {
+  auto text = write_json(std::forward<F>(fill));
+  redact_in_place(text);
+  return text;
+}
+
 inline void json_key(json_writer &w, std::string_view key) {
   w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
 }
 
 inline void json_string(json_writer &w, std::string_view value) {
+  if (!valid_utf8(value)) {
+    auto clean = utf8_prefix(value, value.size() * 3);
+    w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
+    return;
+  }
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 

@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include "core/redact.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,7 +65,8 @@ void write_out(const char *data, std::size_t size) {
 /// writes the buffer unless the line may wait for the batch.
 template <class F> void write_line(std::string_view event, bool may_wait, F &&fields) {
   auto &log = this_thread_log;
-  bool batch_was_empty = log.pending.GetSize() == 0;
+  std::size_t start = log.pending.GetSize();
+  bool batch_was_empty = start == 0;
   json_writer w(log.pending);
   w.StartObject();
   json_key(w, "ts");
@@ -72,6 +75,13 @@ template <class F> void write_line(std::string_view event, bool may_wait, F &&fi
   fields(w);
   w.EndObject();
   log.pending.Put('\n');
+  std::string_view line(log.pending.GetString() + start, log.pending.GetSize() - start);
+  if (contains_secret(line)) {
+    auto clean = redact(line);
+    log.pending.Pop(line.size());
+    for (char c : clean)
+      log.pending.Put(c);
+  }
   if (!may_wait || !log.schedule_flush || log.pending.GetSize() >= max_batch)
     log_flush();
   else if (batch_was_empty)

@@ -37,7 +37,7 @@ api_error make_api_error(unsigned status, std::string message) {
 }
 
 std::string error_body(const api_error &err, std::string_view request_id) {
-  return write_json([&](json_writer &w) {
+  return write_public_json([&](json_writer &w) {
     w.StartObject();
     json_field(w, "type", "error");
     json_key(w, "error");

@@ -217,15 +217,79 @@ bool secure_equals(std::string_view a, std::string_view b) {
 }
 
 bool client_key_matches(const http::fields &client, std::string_view key) {
-  if (auto it = client.find("x-api-key"); it != client.end() && secure_equals(it->value(), key))
-    return true;
-  if (auto it = client.find(http::field::authorization); it != client.end()) {
+  // Every credential the client presents must be the key: two that disagree are ambiguous
+  // (a front proxy may check one while we would check the other).
+  bool presented = false, all_match = true;
+  auto [first_key, last_key] = client.equal_range("x-api-key");
+  for (auto it = first_key; it != last_key; ++it) {
+    presented = true;
+    all_match = secure_equals(it->value(), key) && all_match;
+  }
+  auto [first_auth, last_auth] = client.equal_range(http::field::authorization);
+  for (auto it = first_auth; it != last_auth; ++it) {
+    presented = true;
     auto value = it->value();
     constexpr std::string_view bearer = "Bearer ";
-    if (value.size() > bearer.size() && iequals(value.substr(0, bearer.size()), bearer))
-      return secure_equals(trim(value.substr(bearer.size())), key);
+    bool is_bearer =
+        value.size() > bearer.size() && iequals(value.substr(0, bearer.size()), bearer);
+    all_match = is_bearer && secure_equals(trim(value.substr(bearer.size())), key) && all_match;
   }
-  return false;
+  return presented && all_match;
+}
+
+bool valid_host(std::string_view host) {
+  if (host.empty())
+    return false;
+  std::string_view name = host;
+  if (host.front() == '[') { // IP-literal
+    auto close = host.find(']');
+    if (close == std::string_view::npos || close == 1)
+      return false;
+    for (char c : host.substr(1, close - 1))
+      if (hex_digit(c) < 0 && c != ':' && c != '.')
+        return false;
+    name = {};
+    host.remove_prefix(close + 1);
+    if (!host.empty() && host.front() != ':')
+      return false;
+  } else {
+    auto colon = host.find(':');
+    name = host.substr(0, colon);
+    host.remove_prefix(colon == std::string_view::npos ? host.size() : colon);
+    if (name.empty())
+      return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      char c = name[i];
+      bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+      bool sub_delim = std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+      if (c == '%') {
+        if (i + 2 >= name.size() || hex_digit(name[i + 1]) < 0 || hex_digit(name[i + 2]) < 0)
+          return false;
+        i += 2;
+      } else if (!unreserved && !sub_delim) {
+        return false;
+      }
+    }
+  }
+  if (host.empty())
+    return true;
+  auto port = host.substr(1); // after ':'; an empty port is allowed (RFC 3986)
+  return port.size() <= 5 &&
+         std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::optional<api_error> host_error(const http::fields &request, unsigned version) {
+  auto [first, last] = request.equal_range(http::field::host);
+  auto count = std::distance(first, last);
+  if (count > 1)
+    return make_api_error(400, "The request has more than one Host header");
+  if (count == 0)
+    return version >= 11 ? std::optional(make_api_error(400, "The request has no Host header"))
+                         : std::nullopt;
+  if (!valid_host(first->value()))
+    return make_api_error(400, "The request's Host header is not a valid host");
+  return std::nullopt;
 }
 
 } // namespace proxy

@@ -1,6 +1,7 @@
 #pragma once
 // Which headers cross the proxy in each direction, and the HTTP/1.1 heads it writes. Pure
 // functions over header maps; every one is linear in the number of headers.
+#include "policy/api_error.hpp"
 #include "policy/upstream_auth.hpp"
 
 #include <boost/beast/http/fields.hpp>
@@ -55,8 +56,16 @@ void end_response_head(std::string &out, unsigned version, body_framing framing,
 /// Every anthropic-beta value (repeated headers and comma lists) with `extra` added once.
 std::string merge_betas(const http::fields &client, std::string_view extra);
 
-/// Does the client present `key` as x-api-key or as a Bearer token? Compared in constant time.
+/// Does the client present `key`, as x-api-key or as a Bearer token, and no other credential?
+/// Every x-api-key and Authorization header must carry it: credentials that disagree are
+/// refused as ambiguous. Compared in constant time.
 bool client_key_matches(const http::fields &client, std::string_view key);
+
+/// RFC 9112 3.2 and RFC 3986 3.2.2: host [":" port], host a reg-name or an IP literal.
+bool valid_host(std::string_view host);
+
+/// 400 for a request with two Host headers, an invalid one, or none in HTTP/1.1.
+std::optional<api_error> host_error(const http::fields &request, unsigned version);
 
 /// Constant-time equality for secrets.
 bool secure_equals(std::string_view a, std::string_view b);

@@ -6,26 +6,62 @@
 
 namespace proxy {
 
-route classify(boost::beast::http::verb method, std::string_view target) {
+bool canonical_path(std::string_view path) {
+  if (path.empty() || path.front() != '/')
+    return false;
+  path.remove_prefix(1);
+  for (;;) {
+    auto slash = path.find('/');
+    auto segment = path.substr(0, slash);
+    if (segment.empty() || segment == "." || segment == "..")
+      return false;
+    for (char c : segment)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~'))
+        return false;
+    if (slash == std::string_view::npos)
+      return true;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+route classify(boost::beast::http::verb method, std::string_view target, bool admin_enabled) {
   using boost::beast::http::verb;
   auto path = target.substr(0, target.find('?'));
+  if (!canonical_path(path))
+    return route::not_found;
   auto expect = [&](verb wanted, route r) {
     return method == wanted ? r : route::method_not_allowed;
   };
   if (path == "/health")
     return expect(verb::get, route::health);
   if (path == "/admin/credentials")
-    return expect(verb::post, route::admin_credentials);
+    return admin_enabled ? expect(verb::post, route::admin_credentials) : route::not_found;
   if (path == "/v1/messages")
     return expect(verb::post, route::messages);
   if (path == "/v1/messages/count_tokens")
     return expect(verb::post, route::count_tokens);
-  constexpr std::string_view models = "/v1/models";
-  if (path == models ||
-      (path.size() > models.size() + 1 && path.substr(0, models.size() + 1) == "/v1/models/" &&
-       path.find('/', models.size() + 1) == std::string_view::npos))
+  constexpr std::string_view models = "/v1/models/";
+  if (path == models.substr(0, models.size() - 1) ||
+      (path.substr(0, models.size()) == models &&
+       path.find('/', models.size()) == std::string_view::npos))
     return expect(verb::get, route::models);
   return route::not_found;
+}
+
+bool takes_body(route r) {
+  switch (r) {
+  case route::messages:
+  case route::count_tokens:
+  case route::admin_credentials:
+    return true;
+  case route::health:
+  case route::models:
+  case route::not_found:
+  case route::method_not_allowed:
+    return false;
+  }
+  return false;
 }
 
 namespace {

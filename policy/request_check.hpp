@@ -21,8 +21,19 @@ enum class route {
   method_not_allowed,
 };
 
-/// Where a request goes, from its method and target (a query string is ignored).
-route classify(boost::beast::http::verb method, std::string_view target);
+/// Where a request goes, from its method and target (a query string is ignored). Only a
+/// canonical path names a route: no dot segments, empty segments, percent-encoding or other
+/// characters outside [A-Za-z0-9-._~] (see canonical_path), so a path that an upstream might
+/// resolve differently never goes upstream. Without an admin key the admin route does not
+/// exist: not_found whatever the method.
+route classify(boost::beast::http::verb method, std::string_view target, bool admin_enabled);
+
+/// "/" followed by non-empty segments of unreserved characters, none of them "." or "..".
+bool canonical_path(std::string_view path);
+
+/// Whether a route reads a request body. The others are answered from the head alone, and a
+/// request to them that declares a body is refused before a byte of it is read.
+bool takes_body(route r);
 
 /// What the proxy reads from a Messages body; the body itself is relayed byte for byte.
 struct message_facts {

@@ -205,7 +205,7 @@ void sse_framer::observe(std::string_view event) {
 }
 
 std::string sse_error_event(std::string_view type, std::string_view message) {
-  auto data = write_json([&](json_writer &w) {
+  auto data = write_public_json([&](json_writer &w) {
     w.StartObject();
     json_field(w, "type", "error");
     json_key(w, "error");

@@ -183,3 +183,51 @@ TEST_CASE("the proxy key is accepted as x-api-key or Bearer, nothing else") {
   CHECK_FALSE(secure_equals("abc", "abd"));
   CHECK_FALSE(secure_equals("", "abc"));
 }
+
+TEST_CASE("credentials that disagree are ambiguous and refused") {
+  http::fields twice;
+  twice.insert("x-api-key", "secret");
+  twice.insert("x-api-key", "other");
+  CHECK_FALSE(client_key_matches(twice, "secret"));
+  http::fields both_differ;
+  both_differ.set("x-api-key", "secret");
+  both_differ.set("Authorization", "Bearer other");
+  CHECK_FALSE(client_key_matches(both_differ, "secret"));
+  http::fields key_and_basic;
+  key_and_basic.set("x-api-key", "secret");
+  key_and_basic.set("Authorization", "Basic secret");
+  CHECK_FALSE(client_key_matches(key_and_basic, "secret"));
+  http::fields both_same; // some clients send the key both ways
+  both_same.set("x-api-key", "secret");
+  both_same.set("Authorization", "Bearer secret");
+  CHECK(client_key_matches(both_same, "secret"));
+  http::fields same_twice;
+  same_twice.insert("x-api-key", "secret");
+  same_twice.insert("x-api-key", "secret");
+  CHECK(client_key_matches(same_twice, "secret"));
+}
+
+TEST_CASE("Host: exactly one valid one in HTTP/1.1, at most one in HTTP/1.0") {
+  for (const char *ok : {"localhost", "localhost:8080", "127.0.0.1:1", "[::1]:8080", "[::1]",
+                         "a.example", "xn--bcher-kva.example", "host:", "a%20b"})
+    CHECK(valid_host(ok));
+  for (const char *bad : {"", ":80", "a b", "a/b", "a@b", "[::1", "[]", "[::1]x", "h:8o",
+                          "h:123456", "h\\x", "a%2", "a%zz", "h:80:90", "[g::1]"}) {
+    INFO(bad);
+    CHECK_FALSE(valid_host(bad));
+  }
+  http::fields none;
+  CHECK(host_error(none, 11));
+  CHECK_FALSE(host_error(none, 10));
+  http::fields two;
+  two.insert(http::field::host, "a");
+  two.insert(http::field::host, "a");
+  CHECK(host_error(two, 11)->status == 400);
+  CHECK(host_error(two, 10)->status == 400);
+  http::fields invalid;
+  invalid.set(http::field::host, "a b");
+  CHECK(host_error(invalid, 11));
+  http::fields good;
+  good.set(http::field::host, "127.0.0.1:8080");
+  CHECK_FALSE(host_error(good, 11));
+}

@@ -6,19 +6,54 @@ using namespace proxy;
 using boost::beast::http::verb;
 
 TEST_CASE("routes") {
-  CHECK(classify(verb::get, "/health") == route::health);
-  CHECK(classify(verb::post, "/v1/messages") == route::messages);
-  CHECK(classify(verb::post, "/v1/messages?beta=true") == route::messages);
-  CHECK(classify(verb::post, "/v1/messages/count_tokens") == route::count_tokens);
-  CHECK(classify(verb::get, "/v1/models") == route::models);
-  CHECK(classify(verb::get, "/v1/models?limit=2") == route::models);
-  CHECK(classify(verb::get, "/v1/models/claude-sonnet-4-6") == route::models);
-  CHECK(classify(verb::get, "/v1/models/a/b") == route::not_found);
-  CHECK(classify(verb::get, "/v1/messages") == route::method_not_allowed);
-  CHECK(classify(verb::delete_, "/health") == route::method_not_allowed);
-  CHECK(classify(verb::post, "/v1/models") == route::method_not_allowed);
-  CHECK(classify(verb::get, "/") == route::not_found);
-  CHECK(classify(verb::post, "/v1/complete") == route::not_found);
+  CHECK(classify(verb::get, "/health", true) == route::health);
+  CHECK(classify(verb::post, "/v1/messages", true) == route::messages);
+  CHECK(classify(verb::post, "/v1/messages?beta=true", true) == route::messages);
+  CHECK(classify(verb::post, "/v1/messages/count_tokens", true) == route::count_tokens);
+  CHECK(classify(verb::get, "/v1/models", true) == route::models);
+  CHECK(classify(verb::get, "/v1/models?limit=2", true) == route::models);
+  CHECK(classify(verb::get, "/v1/models/claude-sonnet-4-6", true) == route::models);
+  CHECK(classify(verb::get, "/v1/models/a/b", true) == route::not_found);
+  CHECK(classify(verb::get, "/v1/messages", true) == route::method_not_allowed);
+  CHECK(classify(verb::delete_, "/health", true) == route::method_not_allowed);
+  CHECK(classify(verb::post, "/v1/models", true) == route::method_not_allowed);
+  CHECK(classify(verb::get, "/", true) == route::not_found);
+  CHECK(classify(verb::post, "/v1/complete", true) == route::not_found);
+  CHECK(classify(verb::post, "/admin/credentials", true) == route::admin_credentials);
+  CHECK(classify(verb::get, "/admin/credentials", true) == route::method_not_allowed);
+}
+
+TEST_CASE("without an admin key the admin route does not exist, whatever the method") {
+  CHECK(classify(verb::post, "/admin/credentials", false) == route::not_found);
+  CHECK(classify(verb::get, "/admin/credentials", false) == route::not_found);
+  CHECK(classify(verb::delete_, "/admin/credentials", false) == route::not_found);
+}
+
+TEST_CASE("only canonical paths name a route: dot segments and encodings are not found") {
+  for (const char *target :
+       {"/v1/models/..", "/v1/models/.", "/v1/models/%2e%2e", "/v1/models/%2E%2E",
+        "/v1/models/..%2f..%2fv1%2forganizations", "/v1/models/a%2fb", "//v1/messages",
+        "/v1//messages", "/v1/messages/", "/v1/./messages", "/v1/../v1/messages", "/v1/models/a\\b",
+        "/v1/models/%61", "v1/messages", "", "/v1/models/a;b", "/health/", "/./health"}) {
+    INFO(target);
+    CHECK(classify(verb::get, target, true) == route::not_found);
+    CHECK(classify(verb::post, target, true) == route::not_found);
+  }
+  CHECK(canonical_path("/v1/models/claude-3.5_x~y"));
+  CHECK_FALSE(canonical_path("/v1/models/.."));
+  CHECK_FALSE(canonical_path("/v1/models/%2e%2e"));
+  CHECK(classify(verb::get, "/v1/models/..?x=1", true) == route::not_found);
+  CHECK(classify(verb::get, "/v1/models/m?path=../..", true) == route::models);
+}
+
+TEST_CASE("which routes read a body") {
+  CHECK(takes_body(route::messages));
+  CHECK(takes_body(route::count_tokens));
+  CHECK(takes_body(route::admin_credentials));
+  CHECK_FALSE(takes_body(route::health));
+  CHECK_FALSE(takes_body(route::models));
+  CHECK_FALSE(takes_body(route::not_found));
+  CHECK_FALSE(takes_body(route::method_not_allowed));
 }
 
 TEST_CASE("message bodies: what is read and what is refused") {
