@@ -2,6 +2,7 @@
 
 #include "auth/credentials.hpp"
 #include "core/log.hpp"
+#include "core/redact.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -60,8 +61,16 @@ bool due_for_refresh(const credential_state &st) {
 }
 
 /// Tells the sessions which token to use without asking: the current one while it is usable.
+/// Whatever this actor holds is a secret: nothing the proxy writes may show it.
+void remember_secrets(const credential_state &st) {
+  add_secret(st.setup.secret);
+  add_secret(st.setup.tokens.access_token);
+  add_secret(st.setup.tokens.refresh_token);
+}
+
 void publish(state_ptr self) {
   auto &st = self->state;
+  remember_secrets(st);
   if (!st.setup.board)
     return;
   if (st.needs_login || (st.setup.type == kind::oauth && expired(st))) {
@@ -198,6 +207,7 @@ void on_refreshed(state_ptr self, std::uint64_t generation, refresh_outcome &out
   }
   if (auto *tokens = std::get_if<oauth_tokens>(&outcome)) {
     st.setup.tokens = std::move(*tokens);
+    remember_secrets(st);
     st.last_refresh_ms = now(st);
     st.backoff = std::chrono::seconds{0};
     st.retry_at_ms = 0;
@@ -264,6 +274,7 @@ void start_refresh(state_ptr self, std::string rejected) {
                   stored && stored->access_token != st.setup.tokens.access_token &&
                   stored->expires_at_ms >= st.setup.tokens.expires_at_ms)
                 st.setup.tokens = stored.value();
+            remember_secrets(st);
             grant_if_needed(self, rejected);
           },
           [self, rejected](caf::error &) { grant_if_needed(self, rejected); });
@@ -297,6 +308,7 @@ caf::result<token_reply> replace_tokens(state_ptr self, oauth_tokens tokens) {
     return error_reply(409, "This proxy does not use OAuth credentials; restart it with them.");
   ++st.generation;
   st.setup.tokens = std::move(tokens);
+  remember_secrets(st);
   st.needs_login = false;
   st.backoff = std::chrono::seconds{0};
   st.retry_at_ms = 0;

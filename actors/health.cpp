@@ -21,7 +21,7 @@ std::string iso8601(std::int64_t epoch_ms) {
 std::pair<unsigned, std::string>
 health_json(const health_facts &facts, const credential_status &cred, const pool_status &pool) {
   bool ok = cred.usable;
-  auto body = write_json([&](json_writer &w) {
+  auto body = write_public_json([&](json_writer &w) {
     w.StartObject();
     json_field(w, "status", ok ? "ok" : "unavailable");
     json_field(w, "version", PROXY_VERSION);

@@ -3,6 +3,7 @@
 #include "actors/health.hpp"
 #include "auth/credentials.hpp"
 #include "core/clock.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "io/relay.hpp"
 #include "policy/header_policy.hpp"
@@ -239,7 +240,12 @@ void replace_credentials(state_ptr self) {
           [self](token_reply &reply) {
             if (!reply.ok)
               return fail(self, std::move(reply.error));
-            respond(self, 200, R"({"status":"ok","replaced":true})");
+            respond(self, 200, write_public_json([](json_writer &w) {
+                      w.StartObject();
+                      json_field(w, "status", "ok");
+                      json_field(w, "replaced", true);
+                      w.EndObject();
+                    }));
           },
           on_actor_error(self, "credential actor"));
 }

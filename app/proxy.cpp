@@ -4,6 +4,7 @@
 #include "actors/pool_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "core/clock.hpp"
+#include "core/redact.hpp"
 #include "io/credential_file.hpp"
 #include "io/token_client.hpp"
 #include "io/upstream_connection.hpp"
@@ -95,6 +96,9 @@ proxy_app::~proxy_app() {
 }
 
 result<std::uint16_t> proxy_app::start() {
+  for (const auto *secret :
+       {&cfg_.anthropic_api_key, &cfg_.oauth_static_token, &cfg_.proxy_api_key, &cfg_.admin_key})
+    add_secret(*secret); // OAuth tokens: the credential actor adds those it holds
   auto creds = select_credentials(cfg_, description_);
   if (!creds)
     return failure{creds.error()};

@@ -37,6 +37,8 @@ public:
   void start_reading(std::size_t max_buffered);
   /// Call after taking bytes out of buffer().
   void consumed();
+  /// buffer() holds `max_buffered` bytes: reading waits until some are consumed.
+  bool buffer_full() const { return buffer_.size() >= max_buffered_; }
   /// Waits until more bytes arrived, or the input ended (then why: eof, an error, or
   /// beast::error::timeout once `deadline` passed).
   task<error_code> wait_input(steady_clock::time_point deadline);

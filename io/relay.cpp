@@ -292,8 +292,13 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
     // other body can only be cut short, which the client notices by the closed connection.
     out.stream_broken = true;
     up.close();
-    if (sse) {
-      std::string tail = framer.mid_event() ? "\n\n" : "";
+    if (sse && framer.mid_event()) {
+      // Part of an event too large to hold already went out: anything that ended it would
+      // make the client dispatch half an event. Cut the response off instead (no last chunk):
+      // the client's SDK reports the broken connection as an error.
+      client.keep_alive = false;
+    } else if (sse) {
+      std::string tail;
       auto err = body.failed() ? make_api_error(502, "the upstream sent malformed chunked framing")
                                : upstream_io_error(ec, "mid-stream", p.stream_idle_timeout);
       tail += sse_error_event(err.type, err.message);

@@ -1,6 +1,7 @@
 #include "io/server.hpp"
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "policy/header_policy.hpp"
 
 #include <array>
@@ -145,6 +146,8 @@ task<error_code> read_until(client_link &link, http::request_parser<http::string
       co_return ec;
     if (!ec)
       continue; // progress without being done (a body in pieces): parse on
+    if (link.buffer_full())
+      co_return http::error::header_limit; // a head or trailer section too large to hold
     if (auto rec = co_await link.wait_input(deadline)) {
       if (rec == net::error::eof)
         co_return parser.got_some() ? http::error::partial_message : http::error::end_of_stream;
@@ -171,24 +174,31 @@ void server::log_refusal(const std::string &request_id, const http::request_head
   log_request(r);
 }
 
-std::optional<api_error> server::refusal_for(route kind, const http::request_header<> &req) {
+std::optional<api_error>
+server::refusal_for(route kind, const http::request_parser<http::string_body> &parser) {
+  const auto &req = parser.get();
+  if (auto err = host_error(req, req.version()))
+    return err;
+  if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > options_.max_header_fields)
+    return make_api_error(431, "Request has more than " +
+                                   std::to_string(options_.max_header_fields) + " header fields");
+  if (kind == route::not_found)
+    return make_api_error(404, "Not found: " + utf8_prefix(req.target(), 200));
+  if (kind == route::method_not_allowed)
+    return make_api_error(405, "Method " + utf8_prefix(req.method_string(), 20) +
+                                   " is not allowed on this path");
   if (kind == route::admin_credentials) {
-    if (options_.admin_key.empty())
-      return make_api_error(404, "Not found: the admin route is off (no admin key configured)");
     auto key = req["x-admin-key"];
     if (!secure_equals(std::string_view(key.data(), key.size()), options_.admin_key))
       return make_api_error(401, "Invalid or missing x-admin-key");
-    return std::nullopt;
+  } else if (kind != route::health && !options_.proxy_api_key.empty() &&
+             !client_key_matches(req, options_.proxy_api_key)) {
+    return make_api_error(401, "Invalid, missing or ambiguous proxy API key (send it once, as "
+                               "x-api-key or Authorization: Bearer)");
   }
-  if (kind == route::not_found)
-    return make_api_error(404, "Not found: " + std::string(req.target().substr(0, 200)));
-  if (kind == route::method_not_allowed)
-    return make_api_error(405, "Method " + std::string(req.method_string()) +
-                                   " is not allowed on this path");
-  if (kind != route::health && !options_.proxy_api_key.empty() &&
-      !client_key_matches(req, options_.proxy_api_key))
-    return make_api_error(401, "Invalid or missing proxy API key (send it as x-api-key or "
-                               "Authorization: Bearer)");
+  bool declares_body = parser.chunked() || parser.content_length().value_or(0) > 0;
+  if (declares_body && !takes_body(kind))
+    return make_api_error(400, "This route takes no request body");
   return std::nullopt;
 }
 
@@ -238,21 +248,23 @@ task<> server::serve(std::shared_ptr<client_link> link) {
       link->response_started = false;
 
       // Judge the request by its head, before accepting a body of up to max_body_bytes.
-      auto kind = classify(req.method(), req.target());
-      if (auto refusal = refusal_for(kind, req)) {
-        bool body_unread = !parser.is_done();
-        if (body_unread)
-          link->keep_alive = false;
+      auto kind = classify(req.method(), req.target(), !options_.admin_key.empty());
+      if (auto refusal = refusal_for(kind, parser)) {
+        if (!parser.is_done() || refusal->status == 400 || refusal->status == 431)
+          link->keep_alive = false; // an unread body, or a head not to be trusted
         bool sent = co_await write_error(*link, *refusal, request_id);
         log_refusal(request_id, req, *refusal, received);
         if (!sent)
           break;
-        if (body_unread) {
+        if (!link->keep_alive) { // the client's Connection: close and HTTP/1.0 too
           co_await close_gracefully(*link);
           co_return;
         }
         continue;
       }
+      // Fields that arrive after the body (trailers) are not headers: they must not reach the
+      // upstream as headers (RFC 9110 6.5.1). The parser appends them, so drop what follows.
+      auto head_fields = static_cast<std::size_t>(std::distance(req.begin(), req.end()));
       if (!parser.is_done()) {
         parser.eager(true);
         if (req[http::field::expect] == "100-continue" && link->buffer().size() == 0) {
@@ -276,6 +288,9 @@ task<> server::serve(std::shared_ptr<client_link> link) {
           break;
         }
       }
+      for (auto extra = std::distance(req.begin(), req.end()) - static_cast<long>(head_fields);
+           extra > 0; --extra)
+        req.erase(std::prev(req.end()));
       s.client = link;
       s.serial = link->serial();
       s.kind = kind;

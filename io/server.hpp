@@ -19,6 +19,7 @@ struct server_options {
   std::uint16_t port = 8080;
   std::size_t max_body_bytes = 32u << 20;
   std::size_t max_header_bytes = 64u << 10;
+  std::size_t max_header_fields = 256; ///< header lines in a request head (431 beyond)
   std::chrono::seconds client_idle_timeout{120};
   std::chrono::seconds client_write_timeout{60};
   std::string proxy_api_key; ///< empty: clients need no key
@@ -60,8 +61,10 @@ public:
 private:
   task<> accept_loop();
   task<> serve(std::shared_ptr<client_link> link);
-  /// The error for a request the server refuses by its head alone, if any.
-  std::optional<api_error> refusal_for(route kind, const http::request_header<> &req);
+  /// The error for a request the server refuses by its head alone, if any. Decided before a
+  /// byte of the body is read.
+  std::optional<api_error> refusal_for(route kind,
+                                       const http::request_parser<http::string_body> &parser);
   void log_refusal(const std::string &request_id, const http::request_header<> &req,
                    const api_error &err, steady_clock::time_point received);
 

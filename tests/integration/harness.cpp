@@ -85,6 +85,85 @@ void raw_client::close() {
   socket_.close(ec);
 }
 
+scripted_server::scripted_server(answer_fn answer)
+    : answer_(std::move(answer)),
+      acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+  port_ = acceptor_.local_endpoint().port();
+  acceptor_.non_blocking(true);
+  thread_ = std::thread([this] { run(); });
+}
+
+scripted_server::~scripted_server() {
+  stop_ = true;
+  thread_.join();
+}
+
+std::vector<std::string> scripted_server::requests() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return requests_;
+}
+
+void scripted_server::run() {
+  while (!stop_) {
+    boost::system::error_code ec;
+    tcp::socket socket(ioc_);
+    acceptor_.accept(socket, ec);
+    if (ec) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    serve(socket);
+  }
+}
+
+void scripted_server::serve(tcp::socket &socket) {
+  socket.non_blocking(true);
+  std::string request;
+  std::size_t wanted = std::string::npos; // head + body, once the head is in
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  char buf[4096];
+  while (!stop_ && std::chrono::steady_clock::now() < deadline &&
+         (wanted == std::string::npos || request.size() < wanted) && request.size() < (1u << 20)) {
+    boost::system::error_code ec;
+    auto n = socket.read_some(net::buffer(buf), ec);
+    if (ec == net::error::would_block) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    if (ec)
+      break;
+    request.append(buf, n);
+    auto end = request.find("\r\n\r\n");
+    if (wanted == std::string::npos && end != std::string::npos) {
+      std::size_t length = 0;
+      auto lower = request.substr(0, end);
+      for (auto &c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (auto at = lower.find("\r\ncontent-length:"); at != std::string::npos)
+        length = std::stoul(lower.substr(at + 17));
+      wanted = end + 4 + length;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    requests_.push_back(request);
+  }
+  socket.non_blocking(false);
+  bool first = true;
+  for (const auto &piece : answer_(request)) {
+    if (!first)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    first = false;
+    boost::system::error_code ec;
+    net::write(socket, net::buffer(piece), ec);
+    if (ec)
+      break;
+  }
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
 proxy::config test_config(const std::string &upstream_url) {
   auto cfg = proxy::parse_config({}, [](const std::string &) { return std::nullopt; }).value();
   cfg.port = 0;

@@ -4,11 +4,15 @@
 #include "app/proxy.hpp"
 #include "sim/simulator.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace testing {
 
@@ -58,6 +62,32 @@ private:
   net::io_context ioc_;
   tcp::socket socket_;
   std::string data_;
+};
+
+/// A misbehaving peer for the proxy (a hostile upstream or token endpoint), on its own thread:
+/// for each connection in turn it reads one request (head and Content-Length body), then
+/// writes the pieces `answer` returns for it, 20 ms apart, and closes. Every wait is bounded.
+class scripted_server {
+public:
+  using answer_fn = std::function<std::vector<std::string>(const std::string &request)>;
+  explicit scripted_server(answer_fn answer);
+  ~scripted_server();
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  /// The requests received so far (head and body).
+  std::vector<std::string> requests() const;
+
+private:
+  void run();
+  void serve(tcp::socket &socket);
+
+  answer_fn answer_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
 };
 
 /// Waits (bounded) until `pred` holds.
