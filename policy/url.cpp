@@ -1,12 +1,16 @@
 #include "policy/url.hpp"
 
+#include "policy/header_policy.hpp"
+#include "policy/request_check.hpp"
+
 #include <algorithm>
 
 namespace proxy {
 
 std::string endpoint_url::host_header() const {
   bool default_port = (tls && port == "443") || (!tls && port == "80");
-  return default_port ? host : host + ":" + port;
+  auto name = host.find(':') != std::string::npos ? "[" + host + "]" : host; // IPv6
+  return default_port ? name : name + ":" + port;
 }
 
 std::string endpoint_url::to_string() const {
@@ -31,9 +35,13 @@ result<endpoint_url> parse_url(std::string_view url) {
       out.base_path.pop_back();
     if (out.base_path.find_first_of("?#") != std::string::npos)
       return failure{"URL must not have a query or fragment"};
+    if (!out.base_path.empty() && !canonical_path(out.base_path))
+      return failure{"URL path must be plain segments of letters, digits and -._~"};
   }
   if (authority.find('@') != std::string_view::npos)
     return failure{"URL must not carry user information"};
+  if (!valid_host(authority))
+    return failure{"URL has an invalid host or port"};
   std::string_view host = authority, port;
   if (!authority.empty() && authority.front() == '[') { // [::1]:8080
     auto close = authority.find(']');
@@ -52,7 +60,9 @@ result<endpoint_url> parse_url(std::string_view url) {
   }
   if (host.empty())
     return failure{"URL has no host"};
-  if (!port.empty() && (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)))
+  if (!port.empty() &&
+      (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
+       std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535))
     return failure{"URL has an invalid port"};
   out.host = std::string(host);
   out.port = port.empty() ? (out.tls ? "443" : "80") : std::string(port);

@@ -26,6 +26,8 @@ TEST_CASE("URLs with scheme defaults, ports, base paths and IPv6") {
   REQUIRE(c);
   CHECK(c->host == "::1");
   CHECK(c->port == "8080");
+  CHECK(c->host_header() == "[::1]:8080"); // found by the url fuzzer: the brackets were lost
+  CHECK(c->to_string() == "http://[::1]:8080");
 }
 
 TEST_CASE("bad URLs are rejected with a reason") {
@@ -35,4 +37,13 @@ TEST_CASE("bad URLs are rejected with a reason") {
   CHECK_FALSE(parse_url("https://host:abc"));
   CHECK_FALSE(parse_url("https://user:pw@host"));
   CHECK(parse_url("https://user:pw@host").error().find("user") != std::string::npos);
+  // Found by the url fuzzer: control characters and spaces were taken as part of the host or
+  // the path, and went into Host headers and request targets.
+  CHECK_FALSE(parse_url(std::string("http://1y\x0e\0:7", 13)));
+  CHECK_FALSE(parse_url("https://a b"));
+  CHECK_FALSE(parse_url("https://host/a b"));
+  CHECK_FALSE(parse_url("https://host/../x"));
+  CHECK_FALSE(parse_url("https://host:0"));
+  CHECK_FALSE(parse_url("https://host:65536"));
+  CHECK(parse_url("https://host:65535"));
 }
