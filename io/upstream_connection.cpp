@@ -9,7 +9,6 @@ namespace proxy {
 namespace {
 
 constexpr std::size_t wait_buffer_size = 2048;
-constexpr std::chrono::seconds trusted_idle{1};
 
 /// The OpenSSL error behind a failed call, as text (never contains key material).
 std::string tls_error_text(SSL *ssl) {
@@ -311,8 +310,9 @@ void upstream_connection::close() {
 bool upstream_connection::idle_and_alive() {
   if (!connected_ || (ssl_ && SSL_has_pending(ssl_)))
     return false;
-  if (steady_clock::now() - idle_since < trusted_idle)
-    return true;
+  // Checked on every reuse, however short the idle time: an upstream may close right after a
+  // response (the hostile suite's does), and a request written into a closed connection must
+  // not be sent again.
   pollfd pfd{};
   pfd.fd = socket_.native_handle();
   pfd.events = POLLIN | POLLRDHUP;

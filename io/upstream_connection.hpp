@@ -66,9 +66,7 @@ public:
                              steady_clock::time_point deadline);
 
   /// For a pooled connection about to be reused: false when the upstream has closed it (or sent
-  /// anything unasked) while it sat idle. Checks without blocking. A connection back from its
-  /// last response less than a second ago is trusted without the check (a system call):
-  /// upstreams close idle connections after seconds, not milliseconds.
+  /// anything unasked) while it sat idle. Checks without blocking (one poll).
   bool idle_and_alive();
 
   /// Drops the socket and TLS state so the next connect() starts afresh.
