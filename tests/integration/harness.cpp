@@ -3,8 +3,17 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
+#include <fstream>
+#include <regex>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
+
+extern char **environ;
 
 namespace testing {
 
@@ -162,6 +171,108 @@ void scripted_server::serve(tcp::socket &socket) {
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
+}
+
+std::string proxy_bin() {
+  const char *bin = std::getenv("PROXY_BIN");
+  REQUIRE(bin != nullptr); // set by CTest
+  return bin;
+}
+
+namespace {
+
+std::string read_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+} // namespace
+
+proxy_process::proxy_process(const std::vector<std::string> &env_add,
+                             const std::vector<std::string> &args) {
+  static std::atomic<int> serial{0};
+  auto stem = std::filesystem::temp_directory_path().string() + "/proxy_process_" +
+              std::to_string(::getpid()) + "_" + std::to_string(serial++);
+  out_path = stem + ".out";
+  err_path = stem + ".err";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  std::vector<std::string> env_strings;
+  for (char **e = environ; *e; ++e) {
+    std::string s = *e;
+    // The child's credentials come only from what the test gives it.
+    if (s.rfind("ANTHROPIC_API_KEY=", 0) == 0 || s.rfind("CLAUDE_", 0) == 0 ||
+        s.rfind("HOME=", 0) == 0 || s.rfind("PROXY_", 0) == 0)
+      continue;
+    env_strings.push_back(s);
+  }
+  for (const auto &e : env_add)
+    env_strings.push_back(e);
+  std::vector<char *> envp;
+  for (auto &s : env_strings)
+    envp.push_back(s.data());
+  envp.push_back(nullptr);
+  auto bin = proxy_bin();
+  std::vector<std::string> all_args = {bin, "--port", "0"};
+  all_args.insert(all_args.end(), args.begin(), args.end());
+  std::vector<char *> argv;
+  for (auto &a : all_args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  REQUIRE(posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), envp.data()) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  std::regex listening("listening on http://[^:]+:([0-9]+)\n"); // a whole line
+  std::smatch m;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto seen = read_file(err_path);
+    if (std::regex_search(seen, m, listening)) {
+      port = static_cast<std::uint16_t>(std::stoi(m[1]));
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("the proxy did not start: " << read_file(err_path));
+}
+
+int proxy_process::stop(int sig) {
+  ::kill(pid, sig);
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL("the proxy did not stop after signal " << sig);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid = -1;
+  return status;
+}
+
+proxy_process::~proxy_process() {
+  if (pid > 0)
+    stop(SIGKILL);
+  std::remove(out_path.c_str());
+  std::remove(err_path.c_str());
+}
+
+std::string proxy_process::output() const {
+  return read_file(out_path) + read_file(err_path);
+}
+
+std::size_t proxy_process::rss_kib() const {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoul(line.substr(6));
+  return 0;
 }
 
 proxy::config test_config(const std::string &upstream_url) {

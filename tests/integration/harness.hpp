@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <sys/types.h>
 #include <thread>
 #include <vector>
 
@@ -117,6 +118,28 @@ struct rig {
   static std::unique_ptr<rig> with_api_key(sim::options so = {});
   void start_proxy();
   void stop_proxy();
+};
+
+/// The claude-proxy binary (PROXY_BIN, set by CTest).
+std::string proxy_bin();
+
+/// The claude-proxy binary as a child process on port 0, with only the credentials the test
+/// gives it, its stdout and stderr kept in files. Killed at the end if still running.
+struct proxy_process {
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+  std::string out_path, err_path;
+
+  /// `args` come after "--port 0"; by default the request log is off.
+  explicit proxy_process(const std::vector<std::string> &env_add,
+                         const std::vector<std::string> &args = {"--no-request-log"});
+  ~proxy_process();
+  /// Sends `sig` and returns the exit status (bounded wait).
+  int stop(int sig);
+  /// Everything it printed so far, stdout then stderr.
+  std::string output() const;
+  /// Its resident memory now, in KiB.
+  std::size_t rss_kib() const;
 };
 
 /// A temporary folder removed at the end.

@@ -12,102 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <regex>
-
-extern char **environ;
-
 using namespace testing;
-
-namespace {
-
-/// A child process whose stderr is read until it says where it listens.
-struct proxy_process {
-  pid_t pid = -1;
-  int err_fd = -1;
-  std::uint16_t port = 0;
-
-  proxy_process(const std::string &bin, const std::vector<std::string> &env_add) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<std::string> env_strings;
-    for (char **e = environ; *e; ++e) {
-      std::string s = *e;
-      // The child's credentials come only from what the test gives it.
-      if (s.rfind("ANTHROPIC_API_KEY=", 0) == 0 || s.rfind("CLAUDE_", 0) == 0 ||
-          s.rfind("HOME=", 0) == 0)
-        continue;
-      env_strings.push_back(s);
-    }
-    for (const auto &e : env_add)
-      env_strings.push_back(e);
-    std::vector<char *> envp;
-    for (auto &s : env_strings)
-      envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> args = {bin, "--port", "0", "--no-request-log"};
-    std::vector<char *> argv;
-    for (auto &a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), envp.data()) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    err_fd = fds[0];
-    fcntl(err_fd, F_SETFL, O_NONBLOCK);
-    std::string seen;
-    std::regex listening("listening on http://[^:]+:([0-9]+)\n"); // whole line: a pipe may split it
-    std::smatch m;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      char buf[512];
-      auto n = read(err_fd, buf, sizeof buf);
-      if (n > 0)
-        seen.append(buf, static_cast<std::size_t>(n));
-      if (std::regex_search(seen, m, listening)) {
-        port = static_cast<std::uint16_t>(std::stoi(m[1]));
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL("the proxy did not start: " << seen);
-  }
-
-  /// Sends `sig` and returns the exit status (bounded wait).
-  int stop(int sig) {
-    kill(pid, sig);
-    int status = 0;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        FAIL("the proxy did not stop after signal " << sig);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    pid = -1;
-    close(err_fd);
-    return status;
-  }
-
-  ~proxy_process() {
-    if (pid > 0)
-      stop(SIGKILL);
-  }
-};
-
-std::string proxy_bin() {
-  const char *bin = std::getenv("PROXY_BIN");
-  REQUIRE(bin != nullptr); // set by CTest
-  return bin;
-}
-
-} // namespace
 
 TEST_CASE("SIGKILL right after a refresh, restart: the rotated pair was on disk") {
   sim::server upstream(sim::options{});
@@ -121,7 +26,7 @@ TEST_CASE("SIGKILL right after a refresh, restart: the rotated pair was on disk"
                                   "OAUTH_TOKEN_URL=" + upstream.base_url() + "/v1/oauth/token",
                                   "CLAUDE_CREDENTIALS_FILE=" + creds};
   {
-    proxy_process p(proxy_bin(), env);
+    proxy_process p(env);
     REQUIRE(post_messages(p.port, message_body(false)).status == 200);
     REQUIRE(upstream.refresh_count() == 1);
     auto status = p.stop(SIGKILL);
@@ -132,7 +37,7 @@ TEST_CASE("SIGKILL right after a refresh, restart: the rotated pair was on disk"
   REQUIRE(saved);
   CHECK(saved->refresh_token != pair.refresh_token);
   upstream.expire_access_tokens(); // force the restarted proxy to use the saved refresh token
-  proxy_process again(proxy_bin(), env);
+  proxy_process again(env);
   CHECK(post_messages(again.port, message_body(true)).status == 200);
   CHECK(upstream.refresh_count() == 2);
   auto health = testing::call(again.port, http::verb::get, "/health");
@@ -145,7 +50,7 @@ TEST_CASE("SIGKILL right after a refresh, restart: the rotated pair was on disk"
 
 TEST_CASE("no credentials: demo mode, said loudly in /health") {
   temp_dir dir;
-  proxy_process p(proxy_bin(), {"HOME=" + dir.path});
+  proxy_process p({"HOME=" + dir.path});
   auto health = testing::call(p.port, http::verb::get, "/health");
   CHECK(health.status == 200);
   CHECK(health.body.find("\"mode\":\"simulator\"") != std::string::npos);
