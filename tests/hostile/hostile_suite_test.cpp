@@ -279,9 +279,9 @@ TEST_CASE("paths, methods and credentials: refused before any credential is atta
     CHECK(r.target.rfind("/v1/messages", 0) == 0); // still_serving's, nothing else
 }
 
-TEST_CASE("bad JSON bodies get 400 from the proxy; odd but valid ones go upstream") {
+TEST_CASE("bad JSON bodies get 400 from the proxy, deep nesting included") {
   auto &w = the_world();
-  for (const std::string body :
+  for (const std::string &body :
        {std::string("{"), std::string("[]"), std::string("{\"model\":1,\"messages\":[]}"),
         std::string(200000, '[') + std::string(200000, ']'), std::string("{\"model\":\"m\"}"),
         std::string("\xff\xfe{}")}) {
