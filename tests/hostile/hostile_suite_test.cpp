@@ -54,6 +54,12 @@ struct world {
   std::string received;                   ///< every byte the clients got, for the sweep
 
   world() {
+    // Thousands of idle connections need descriptors: the test process takes what it may.
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 16384);
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
     sim.start();
     std::vector<std::string> common = {"HOME=/nonexistent",
                                        "PROXY_API_KEY=" + proxy_key,
@@ -472,6 +478,21 @@ TEST_CASE("a token endpoint that echoes the refresh token: 503, and the token sh
 
 TEST_CASE("secrets sweep: no secret in anything the proxies printed or the clients received") {
   auto &w = the_world();
+  // The ordinary routes too, each answer kept: a stream, count_tokens, models, the admin route.
+  auto keep = [&](const reply &r) {
+    w.received += r.body;
+    for (const auto &h : r.headers)
+      w.received += std::string(h.name_string()) + ": " + std::string(h.value()) + "\n";
+    return r.status;
+  };
+  CHECK(keep(post_messages(w.a->port, message_body(true), {{"x-api-key", proxy_key}})) == 200);
+  CHECK(keep(call(w.a->port, http::verb::post, "/v1/messages/count_tokens", message_body(false),
+                  {{"x-api-key", proxy_key}, {"content-type", "application/json"}})) == 200);
+  CHECK(keep(call(w.a->port, http::verb::get, "/v1/models", "", {{"x-api-key", proxy_key}})) ==
+        200);
+  CHECK(keep(call(w.a->port, http::verb::post, "/admin/credentials", "{\"not\":\"credentials\"}",
+                  {{"x-admin-key", admin_key}, {"content-type", "application/json"}})) == 400);
+  CHECK(keep(call(w.c->port, http::verb::get, "/health")) == 503);
   std::string printed = w.a->output() + w.b->output() + w.c->output();
   REQUIRE(printed.find("\"event\":\"request\"") != std::string::npos); // the logs were on
   REQUIRE(w.received.size() > 10000);                                  // and much was answered
