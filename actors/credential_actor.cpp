@@ -60,7 +60,6 @@ bool due_for_refresh(const credential_state &st) {
   return refresh_due_at(st) <= now(st);
 }
 
-/// Tells the sessions which token to use without asking: the current one while it is usable.
 /// Whatever this actor holds is a secret: nothing the proxy writes may show it.
 void remember_secrets(const credential_state &st) {
   add_secret(st.setup.secret);
@@ -68,6 +67,7 @@ void remember_secrets(const credential_state &st) {
   add_secret(st.setup.tokens.refresh_token);
 }
 
+/// Tells the sessions which token to use without asking: the current one while it is usable.
 void publish(state_ptr self) {
   auto &st = self->state;
   remember_secrets(st);
