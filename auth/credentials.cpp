@@ -74,9 +74,14 @@ result<oauth_tokens> parse_claude_credentials(std::string_view text) {
   if (auto expires = o.FindMember("expiresAt"); expires != o.MemberEnd()) {
     if (expires->value.IsInt64())
       out.expires_at_ms = expires->value.GetInt64();
-    else if (expires->value.IsNumber())
-      out.expires_at_ms = static_cast<std::int64_t>(expires->value.GetDouble());
-    else if (!expires->value.IsNull())
+    else if (expires->value.IsNumber()) {
+      // A fraction is fine; a value past int64 (1e205, found by the credentials fuzzer) cannot
+      // be converted without undefined behaviour.
+      double ms = expires->value.GetDouble();
+      if (!(ms > -9.2e18 && ms < 9.2e18))
+        return failure{"claudeAiOauth.expiresAt is out of range (epoch milliseconds)"};
+      out.expires_at_ms = static_cast<std::int64_t>(ms);
+    } else if (!expires->value.IsNull())
       return failure{"claudeAiOauth.expiresAt must be a number (epoch milliseconds)"};
   }
   return out;

@@ -47,6 +47,14 @@ TEST_CASE("malformed credentials give clear errors that never quote the input") 
         "credentials have no claudeAiOauth.accessToken");
   CHECK(error_of(R"({"claudeAiOauth":{"accessToken":"sk-ant-a","expiresAt":"soon"}})")
             .find("expiresAt") != std::string::npos);
+  // Found by the credentials fuzzer: a double past int64 was converted (undefined behaviour).
+  CHECK(error_of(R"({"claudeAiOauth":{"accessToken":"sk-ant-a","expiresAt":176720e200}})")
+            .find("out of range") != std::string::npos);
+  CHECK(error_of(R"({"claudeAiOauth":{"accessToken":"sk-ant-a","expiresAt":-1e300}})")
+            .find("out of range") != std::string::npos);
+  CHECK(parse_claude_credentials(
+            R"({"claudeAiOauth":{"accessToken":"sk-ant-a","expiresAt":1767225600000.5}})")
+            ->expires_at_ms == 1767225600000);
 }
 
 TEST_CASE("writing a rotated pair back keeps every other key") {
