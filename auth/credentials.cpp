@@ -117,7 +117,12 @@ std::string update_claude_credentials(std::string_view original, const oauth_tok
   put("expiresAt", rapidjson::Value(static_cast<int64_t>(tokens.expires_at_ms)));
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
-  doc.Accept(writer);
+  if (!doc.Accept(writer)) {
+    // The original holds what JSON cannot say again (a number past a double, read as
+    // infinity): the writer stopped halfway. Found by the credentials fuzzer; a truncated file
+    // would lose the rotated pair, so write the pair into a fresh document instead.
+    return original.empty() ? std::string() : update_claude_credentials({}, tokens);
+  }
   return buf.GetString();
 }
 

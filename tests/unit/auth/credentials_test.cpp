@@ -47,6 +47,14 @@ TEST_CASE("malformed credentials give clear errors that never quote the input") 
         "credentials have no claudeAiOauth.accessToken");
   CHECK(error_of(R"({"claudeAiOauth":{"accessToken":"sk-ant-a","expiresAt":"soon"}})")
             .find("expiresAt") != std::string::npos);
+  // Found by the credentials fuzzer: a number past a double made the rewrite stop halfway.
+  auto rewritten = update_claude_credentials(
+      R"({"claudeAiOauth":{"accessToken":"a"},"other":1222222227672e300})", {"n", "r", 7});
+  auto reread = parse_claude_credentials(rewritten);
+  REQUIRE(reread);
+  CHECK(reread->access_token == "n");
+  CHECK(reread->refresh_token == "r");
+  CHECK(reread->expires_at_ms == 7);
   // Found by the credentials fuzzer: a double past int64 was converted (undefined behaviour).
   CHECK(error_of(R"({"claudeAiOauth":{"accessToken":"sk-ant-a","expiresAt":176720e200}})")
             .find("out of range") != std::string::npos);
