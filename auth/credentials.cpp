@@ -99,9 +99,14 @@ std::string update_claude_credentials(std::string_view original, const oauth_tok
   if (doc.HasParseError() || !doc.IsObject())
     doc.SetObject();
   auto &alloc = doc.GetAllocator();
+  // Every claudeAiOauth that is not an object goes, duplicates included (found by the
+  // credentials fuzzer: removing one moved another, a number, into its place).
   auto oauth = doc.FindMember("claudeAiOauth");
-  if (oauth == doc.MemberEnd() || !oauth->value.IsObject()) {
-    doc.RemoveMember("claudeAiOauth");
+  while (oauth != doc.MemberEnd() && !oauth->value.IsObject()) {
+    doc.RemoveMember(oauth);
+    oauth = doc.FindMember("claudeAiOauth");
+  }
+  if (oauth == doc.MemberEnd()) {
     doc.AddMember("claudeAiOauth", rapidjson::Value(rapidjson::kObjectType), alloc);
     oauth = doc.FindMember("claudeAiOauth");
   }

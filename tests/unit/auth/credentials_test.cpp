@@ -55,6 +55,11 @@ TEST_CASE("malformed credentials give clear errors that never quote the input") 
   CHECK(reread->access_token == "n");
   CHECK(reread->refresh_token == "r");
   CHECK(reread->expires_at_ms == 7);
+  // Found by the credentials fuzzer: a duplicated claudeAiOauth that is not an object.
+  auto deduplicated = parse_claude_credentials(
+      update_claude_credentials(R"({"claudeAiOauth":1,"x":2,"claudeAiOauth":3})", {"n", "r", 7}));
+  REQUIRE(deduplicated);
+  CHECK(deduplicated->access_token == "n");
   // Found by the credentials fuzzer: a double past int64 was converted (undefined behaviour).
   CHECK(error_of(R"({"claudeAiOauth":{"accessToken":"sk-ant-a","expiresAt":176720e200}})")
             .find("out of range") != std::string::npos);
