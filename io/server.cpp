@@ -174,12 +174,13 @@ void server::log_refusal(const std::string &request_id, const http::request_head
   log_request(r);
 }
 
-std::optional<api_error>
-server::refusal_for(route kind, const http::request_parser<http::string_body> &parser) {
+std::optional<api_error> server::refusal_for(route kind,
+                                             const http::request_parser<http::string_body> &parser,
+                                             std::size_t fields) {
   const auto &req = parser.get();
   if (auto err = host_error(req, req.version()))
     return err;
-  if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > options_.max_header_fields)
+  if (fields > options_.max_header_fields)
     return make_api_error(431, "Request has more than " +
                                    std::to_string(options_.max_header_fields) + " header fields");
   if (kind == route::not_found)
@@ -249,7 +250,8 @@ task<> server::serve(std::shared_ptr<client_link> link) {
 
       // Judge the request by its head, before accepting a body of up to max_body_bytes.
       auto kind = classify(req.method(), req.target(), !options_.admin_key.empty());
-      if (auto refusal = refusal_for(kind, parser)) {
+      auto head_fields = std::distance(req.begin(), req.end());
+      if (auto refusal = refusal_for(kind, parser, static_cast<std::size_t>(head_fields))) {
         if (!parser.is_done() || refusal->status == 400 || refusal->status == 431)
           link->keep_alive = false; // an unread body, or a head not to be trusted
         bool sent = co_await write_error(*link, *refusal, request_id);
@@ -262,9 +264,6 @@ task<> server::serve(std::shared_ptr<client_link> link) {
         }
         continue;
       }
-      // Fields that arrive after the body (trailers) are not headers: they must not reach the
-      // upstream as headers (RFC 9110 6.5.1). The parser appends them, so drop what follows.
-      auto head_fields = static_cast<std::size_t>(std::distance(req.begin(), req.end()));
       if (!parser.is_done()) {
         parser.eager(true);
         if (req[http::field::expect] == "100-continue" && link->buffer().size() == 0) {
@@ -288,9 +287,11 @@ task<> server::serve(std::shared_ptr<client_link> link) {
           break;
         }
       }
-      for (auto extra = std::distance(req.begin(), req.end()) - static_cast<long>(head_fields);
-           extra > 0; --extra)
-        req.erase(std::prev(req.end()));
+      // Fields that arrive after a chunked body (trailers) are not headers: they must not reach
+      // the upstream as headers (RFC 9110 6.5.1). The parser appends them, so drop what follows.
+      if (parser.chunked())
+        for (auto extra = std::distance(req.begin(), req.end()) - head_fields; extra > 0; --extra)
+          req.erase(std::prev(req.end()));
       s.client = link;
       s.serial = link->serial();
       s.kind = kind;

@@ -61,10 +61,11 @@ public:
 private:
   task<> accept_loop();
   task<> serve(std::shared_ptr<client_link> link);
-  /// The error for a request the server refuses by its head alone, if any. Decided before a
-  /// byte of the body is read.
+  /// The error for a request the server refuses by its head alone (`fields` header lines), if
+  /// any. Decided before a byte of the body is read.
   std::optional<api_error> refusal_for(route kind,
-                                       const http::request_parser<http::string_body> &parser);
+                                       const http::request_parser<http::string_body> &parser,
+                                       std::size_t fields);
   void log_refusal(const std::string &request_id, const http::request_header<> &req,
                    const api_error &err, steady_clock::time_point received);
 
