@@ -51,15 +51,22 @@ void log_and_end(state_ptr self) {
   self->quit();
 }
 
-/// The proxy answers by itself (/health, the admin route): the connection writes it, then the
-/// session ends.
-void respond(state_ptr self, unsigned status, std::string body) {
-  auto &st = self->state;
-  st.outcome.status = status;
+/// The connection writes what `write` writes (a coroutine over the client), then the session
+/// ends.
+template <class Write> void write_then_end(state_ptr self, Write write) {
   auto me = caf::actor_cast<session_actor>(self);
-  st.req.client->submit([me, client = st.req.client, status, body = std::move(body)]() -> task<> {
-    co_await write_response(*client, status, body, "application/json");
+  auto client = self->state.req.client;
+  client->submit([me, client, write = std::move(write)]() -> task<> {
+    co_await write(*client);
     caf::anon_send(me, written_atom::value);
+  });
+}
+
+/// The proxy answers by itself (/health, the admin route), then ends.
+void respond(state_ptr self, unsigned status, std::string body) {
+  self->state.outcome.status = status;
+  write_then_end(self, [status, body = std::move(body)](client_link &c) {
+    return write_response(c, status, body, "application/json");
   });
 }
 
@@ -67,12 +74,9 @@ void fail(state_ptr self, api_error err) {
   auto &st = self->state;
   st.errored = true;
   st.error = std::move(err);
-  auto me = caf::actor_cast<session_actor>(self);
-  st.req.client->submit(
-      [me, client = st.req.client, e = st.error, id = st.req.request_id]() -> task<> {
-        co_await write_error(*client, e, id);
-        caf::anon_send(me, written_atom::value);
-      });
+  write_then_end(self, [e = st.error, id = st.req.request_id](client_link &c) {
+    return write_error(c, e, id);
+  });
 }
 
 auto on_actor_error(state_ptr self, const char *who) {
