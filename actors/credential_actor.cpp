@@ -294,6 +294,10 @@ caf::result<token_reply> want_fresh_token(state_ptr self, const std::string &rej
       return current_token(st);
     if (now(st) < st.retry_at_ms)
       return fallback_reply(st);
+    if (st.draining) // a refresh now could be cut off halfway and lose the rotated pair
+      return expired(st) ? error_reply(529, "The proxy is shutting down and starts no refresh; "
+                                            "retry shortly")
+                         : current_token(st);
     start_refresh(self, rejected);
   }
   st.waiters.push_back(self->make_response_promise<token_reply>());
@@ -368,6 +372,7 @@ credential_behavior(credential_actor::stateful_pointer<credential_state> self,
         return replace_tokens(self, std::move(tokens));
       },
       [self](status_atom) { return status_of(self->state); },
+      [self](drain_atom) { self->state.draining = true; },
       [self](refreshed_atom, std::uint64_t generation, refresh_outcome &outcome) {
         on_refreshed(self, generation, outcome);
       },

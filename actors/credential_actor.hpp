@@ -44,6 +44,7 @@ struct credential_state {
   std::string stored_json;      ///< the credentials document of the current pair, for the sink
   std::uint64_t generation = 0; ///< bumped by pushed credentials; a refresh of an older one is moot
   bool needs_login = false;
+  bool draining = false;        ///< shutting down: no refresh starts
   std::int64_t retry_at_ms = 0; ///< no refresh before this (backoff after a failure)
   std::chrono::seconds backoff{0};
   std::int64_t last_refresh_ms = 0;

@@ -20,10 +20,10 @@ std::string iso8601(std::int64_t epoch_ms) {
 
 std::pair<unsigned, std::string>
 health_json(const health_facts &facts, const credential_status &cred, const pool_status &pool) {
-  bool ok = cred.usable;
+  bool ok = cred.usable && !facts.draining;
   auto body = write_public_json([&](json_writer &w) {
     w.StartObject();
-    json_field(w, "status", ok ? "ok" : "unavailable");
+    json_field(w, "status", facts.draining ? "draining" : ok ? "ok" : "unavailable");
     json_field(w, "version", PROXY_VERSION);
     json_field(w, "mode", facts.mode);
     if (facts.mode == "simulator")
@@ -61,6 +61,7 @@ health_json(const health_facts &facts, const credential_status &cred, const pool
     w.EndObject();
     w.EndObject();
     json_field(w, "capacity", static_cast<std::uint64_t>(facts.capacity));
+    json_field(w, "max_in_flight", static_cast<std::uint64_t>(facts.max_in_flight));
     json_field(w, "requests_in_flight", facts.requests_in_flight);
     json_field(w, "uptime_s", facts.uptime_s);
     w.EndObject();

@@ -11,12 +11,14 @@ struct health_facts {
   std::string mode;     ///< api_key, oauth, bearer or simulator
   std::string upstream; ///< the upstream base URL (no secrets in it)
   std::size_t capacity = 0;
+  std::size_t max_in_flight = 0;
   int requests_in_flight = 0; ///< besides the /health request itself
+  bool draining = false;      ///< shutting down: finishing what is in flight, taking nothing new
   std::int64_t uptime_s = 0;
 };
 
-/// The document and its status: 200 when the proxy can serve, 503 when not. `pool` sums every
-/// network thread's pool.
+/// The document and its status: 200 when the proxy can serve, 503 when not (or draining). `pool`
+/// sums every network thread's pool.
 std::pair<unsigned, std::string>
 health_json(const health_facts &facts, const credential_status &cred, const pool_status &pool);
 

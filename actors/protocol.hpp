@@ -33,6 +33,8 @@ using save_atom = caf::atom_constant<caf::atom("save")>;
 using relay_done_atom = caf::atom_constant<caf::atom("relaydone")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using written_atom = caf::atom_constant<caf::atom("written")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // -- the credential actor ---------------------------------------------------------------------
 
@@ -63,6 +65,8 @@ using credential_actor = caf::typed_actor<
     /// Freshly logged-in credentials pushed by the user replace ours.
     caf::replies_to<replace_atom, oauth_tokens>::with<token_reply>,
     caf::replies_to<status_atom>::with<credential_status>,
+    /// The proxy is shutting down: no refresh starts from now on.
+    caf::reacts_to<drain_atom>,
     /// Internal: a grant finished (generation, outcome).
     caf::reacts_to<refreshed_atom, std::uint64_t, refresh_outcome>,
     /// Internal: the sink stored a pair, or said why not (generation, error or "").
@@ -122,7 +126,9 @@ using session_actor = caf::typed_actor<
     /// The relay finished: what happened, and the connection to give back.
     caf::reacts_to<relay_done_atom, relay_outcome, std::shared_ptr<upstream_connection>>,
     /// A response the proxy made itself was written.
-    caf::reacts_to<written_atom>>;
+    caf::reacts_to<written_atom>,
+    /// The wait before a retry is over.
+    caf::reacts_to<retry_atom>>;
 
 } // namespace proxy
 

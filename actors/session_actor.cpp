@@ -36,6 +36,8 @@ void log_and_end(state_ptr self) {
     r.output_tokens = o.usage.output_tokens;
     r.cache_read_input_tokens = o.usage.cache_read_input_tokens;
     r.upstream_request_id = o.upstream_request_id;
+    r.retries = st.retries;
+    r.retry_reasons = st.retry_reasons;
     std::size_t flags = 0;
     if (st.retried)
       r.flags[flags++] = "refreshed_after_401";
@@ -101,6 +103,10 @@ void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
   p.connect_timeout = st.env->connect_timeout;
   p.upstream_timeout = st.env->upstream_timeout;
   p.stream_idle_timeout = st.env->stream_idle_timeout;
+  p.keepalive = st.env->sse_keepalive;
+  p.may_retry = st.retries < st.env->retries;
+  p.attempt = st.retries;
+  p.retry_max_wait = st.env->retry_max_wait;
   // The connection's own coroutine runs the relay; the outcome comes back as a message.
   auto me = caf::actor_cast<session_actor>(self);
   st.req.client->submit(
@@ -187,6 +193,15 @@ void on_relay_done(state_ptr self, relay_outcome &outcome,
               on_actor_error(self, "credential actor"));
     return;
   }
+  if (st.outcome.what == kind::retry && !st.outcome.client_gone) {
+    // Nothing reached the client: wait as the upstream asked (or back off), then again.
+    ++st.retries;
+    if (!st.retry_reasons.empty())
+      st.retry_reasons += ',';
+    st.retry_reasons += st.outcome.retry_reason;
+    self->delayed_send(self, st.outcome.retry_wait, retry_atom::value);
+    return;
+  }
   if (st.outcome.what == kind::failed && !st.outcome.client_gone)
     return fail(self, st.outcome.error);
   log_and_end(self);
@@ -216,6 +231,8 @@ void serve_health(state_ptr self) {
                         facts.mode = env.mode;
                         facts.upstream = env.upstream.to_string();
                         facts.capacity = env.capacity;
+                        facts.max_in_flight = env.max_in_flight;
+                        facts.draining = env.draining->load(std::memory_order_relaxed);
                         // This request itself is in flight too; report the others.
                         facts.requests_in_flight = std::max(0, env.in_flight->total() - 1);
                         facts.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(
@@ -258,7 +275,6 @@ void replace_credentials(state_ptr self) {
 void start(state_ptr self, incoming_request &&req) {
   auto &st = self->state;
   st.req = std::move(req);
-  st.env->in_flight->add(st.req.client->worker(), 1);
   st.holds_client = true;
   switch (st.req.kind) {
   case route::health:
@@ -302,6 +318,7 @@ session_actor::behavior_type session_behavior(session_actor::stateful_pointer<se
         on_relay_done(self, outcome, c);
       },
       [self](written_atom) { log_and_end(self); },
+      [self](retry_atom) { lease_and_relay(self); },
   };
 }
 

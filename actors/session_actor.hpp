@@ -6,6 +6,7 @@
 // line, and ends.
 #include "actors/protocol.hpp"
 #include "actors/token_board.hpp"
+#include "io/in_flight.hpp"
 #include "io/server.hpp"
 #include "policy/request_check.hpp"
 #include "policy/url.hpp"
@@ -18,27 +19,6 @@
 
 namespace proxy {
 
-/// Requests in flight, counted per network thread so that counting writes no shared cache line.
-class in_flight_counter {
-public:
-  explicit in_flight_counter(std::size_t workers) : counts_(workers) {}
-  void add(std::size_t worker, int delta) {
-    counts_[worker % counts_.size()].n.fetch_add(delta, std::memory_order_relaxed);
-  }
-  int total() const {
-    int sum = 0;
-    for (const auto &c : counts_)
-      sum += c.n.load(std::memory_order_relaxed);
-    return sum;
-  }
-
-private:
-  struct alignas(64) padded {
-    std::atomic<int> n{0};
-  };
-  std::vector<padded> counts_;
-};
-
 /// What every session shares: fixed for the life of the proxy.
 struct session_env {
   credential_actor credentials;
@@ -50,10 +30,15 @@ struct session_env {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::seconds upstream_timeout{600};
   std::chrono::seconds stream_idle_timeout{300};
+  std::chrono::seconds sse_keepalive{0};
+  int retries = 2; ///< retries per request before its first byte
+  std::chrono::milliseconds retry_max_wait{10'000};
   std::chrono::milliseconds actor_timeout{60'000}; ///< longest wait for a token or a status
   bool log_requests = true;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::shared_ptr<in_flight_counter> in_flight;
+  std::size_t max_in_flight = 0;
+  std::shared_ptr<std::atomic<bool>> draining = std::make_shared<std::atomic<bool>>(false);
 };
 
 struct session_state {
@@ -62,11 +47,13 @@ struct session_state {
   message_facts facts;
   upstream_auth auth;
   bool refreshable = false;
-  bool retried = false;
+  bool retried = false; ///< refreshed after a 401 and tried again
+  int retries = 0;      ///< attempts retried after the upstream refused them
+  std::string retry_reasons;
   relay_outcome outcome;
   api_error error; ///< set when the proxy itself answered with an error
   bool errored = false;
-  bool holds_client = false; ///< the server waits for us and we count as in flight
+  bool holds_client = false; ///< the server waits for us
 
   /// Hands the connection back to the server, once. Also runs if the actor ends abnormally,
   /// so no connection waits forever on a session that is gone.
@@ -74,7 +61,6 @@ struct session_state {
     if (!holds_client)
       return;
     holds_client = false;
-    env->in_flight->add(req.client->worker(), -1);
     req.client->finish(req.serial);
   }
   ~session_state() { release_client(); }

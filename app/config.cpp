@@ -111,6 +111,26 @@ const std::vector<option> &options() {
       {"--client-write-timeout", "CLIENT_WRITE_TIMEOUT_SECONDS",
        "drop a client that accepts no bytes for this long (default 60)",
        number<long>([](config &c, long v) { c.client_write_timeout = s(v); }, 1)},
+      {"--max-in-flight", "MAX_IN_FLIGHT",
+       "requests served at once; beyond it an immediate 529 overloaded_error with retry-after "
+       "(default: the stream capacity)",
+       number<std::size_t>([](config &c, std::size_t v) { c.max_in_flight = v; }, 1)},
+      {"--retries", "UPSTREAM_RETRIES",
+       "retries of a request the upstream refused (429, 5xx, 529, overloaded before any content, "
+       "a failed connection) while nothing reached the client yet (default 2)",
+       number<int>([](config &c, int v) { c.retries = v; })},
+      {"--retry-max-wait", "RETRY_MAX_WAIT_SECONDS",
+       "longest wait before a retry; an upstream retry-after beyond it is relayed instead "
+       "(default 10)",
+       number<long>([](config &c, long v) { c.retry_max_wait = s(v); })},
+      {"--drain-timeout", "DRAIN_TIMEOUT_SECONDS",
+       "after SIGTERM or SIGINT, let requests in flight finish for this long, then end them with "
+       "an error event and exit (default 300; a second signal exits at once)",
+       number<long>([](config &c, long v) { c.drain_timeout = s(v); })},
+      {"--sse-keepalive", "SSE_KEEPALIVE_SECONDS",
+       "send an SSE comment (: keep-alive) on a stream the upstream left quiet this long, for "
+       "intermediaries that cut idle connections (default 0 = off)",
+       number<long>([](config &c, long v) { c.sse_keepalive = s(v); })},
       {"--io-threads", "IO_THREADS",
        "network threads, which also run the actors (default: one per CPU)",
        number<int>([](config &c, int v) { c.io_threads = v; }, 1)},

@@ -34,7 +34,15 @@ struct config {
   std::chrono::seconds stream_idle_timeout{300}; ///< silence allowed between body reads
   std::chrono::seconds client_idle_timeout{120}; ///< keep-alive connection waiting for a request
   std::chrono::seconds client_write_timeout{
-      60};                          ///< a client that reads nothing for this long is dropped
+      60}; ///< a client that reads nothing for this long is dropped
+  /// Requests in flight at most (529 overloaded_error beyond); 0 = the stream capacity.
+  std::size_t max_in_flight = 0;
+  /// After SIGTERM/SIGINT, how long requests in flight may take before they are cut off.
+  std::chrono::seconds drain_timeout{300};
+  /// A comment line to a stream the upstream left quiet this long; 0 = off.
+  std::chrono::seconds sse_keepalive{0};
+  int retries = 2;                         ///< retries of one request before its first byte
+  std::chrono::seconds retry_max_wait{10}; ///< a longer retry-after is not waited for
   int io_threads = 0;               ///< network threads, which also run the actors; 0: one per CPU
   bool demo = false;                ///< force demo mode (bundled simulator) even with credentials
   bool require_credentials = false; ///< no credential is an error, never demo mode

@@ -7,6 +7,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -100,12 +101,46 @@ int main(int argc, char **argv) {
   std::cerr << ")\n";
   std::cerr << "claude-proxy listening on http://" << cfg.host << ":" << port.value() << std::endl;
 
-  // Run until SIGINT/SIGTERM (as PID 1 in a container nothing else would handle SIGTERM).
+  // Run until SIGINT/SIGTERM (as PID 1 in a container nothing else would handle SIGTERM), then
+  // drain: what is in flight may finish within --drain-timeout; a second signal ends it at once.
   net::io_context signals_ctx;
   net::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-  signals.async_wait([](const boost::system::error_code &, int) {});
-  signals_ctx.run();
-  log_event("stop");
+  int signalled = 0;
+  auto count = [&](const boost::system::error_code &ec, int) {
+    if (!ec)
+      ++signalled;
+  };
+  signals.async_wait(count);
+  signals_ctx.run_one();
+  signals_ctx.restart();
+  app.drain();
+  signals.async_wait(count);
+  log_event("drain", [&](json_writer &w) {
+    json_field(w, "requests_in_flight", static_cast<std::int64_t>(app.in_flight()));
+    json_field(w, "drain_timeout_s", static_cast<std::int64_t>(cfg.drain_timeout.count()));
+  });
+  using clock = std::chrono::steady_clock;
+  auto wait_for_requests = [&](clock::time_point until) {
+    while (signalled < 2 && app.in_flight() > 0 && clock::now() < until)
+      signals_ctx.run_for(std::chrono::milliseconds(20));
+  };
+  wait_for_requests(clock::now() + cfg.drain_timeout);
+  if (signalled >= 2) {
+    log_event("stop", [&](json_writer &w) {
+      json_field(w, "forced", true);
+      json_field(w, "requests_in_flight", static_cast<std::int64_t>(app.in_flight()));
+    });
+    std::fflush(stdout);
+    std::_Exit(1); // "at once": nothing in flight is waited for
+  }
+  int cut = app.in_flight();
+  if (cut > 0) {
+    app.cut_off();
+    wait_for_requests(clock::now() + std::chrono::seconds(5));
+  }
+  log_event("stop", [&](json_writer &w) {
+    json_field(w, "requests_cut_off", static_cast<std::int64_t>(cut));
+  });
   app.stop();
   return 0;
 }

@@ -197,8 +197,13 @@ result<std::uint16_t> proxy_app::start() {
   env_->connect_timeout = cfg_.connect_timeout;
   env_->upstream_timeout = cfg_.upstream_timeout;
   env_->stream_idle_timeout = cfg_.stream_idle_timeout;
+  env_->sse_keepalive = cfg_.sse_keepalive;
+  env_->retries = cfg_.retries;
+  env_->retry_max_wait = cfg_.retry_max_wait;
   env_->log_requests = cfg_.log_requests;
   env_->in_flight = std::make_shared<in_flight_counter>(contexts.size());
+  // Each request in flight may hold a stream: more than the capacity could only fail later.
+  env_->max_in_flight = cfg_.max_in_flight != 0 ? cfg_.max_in_flight : capacity_;
 
   server_options so;
   so.host = cfg_.host;
@@ -210,6 +215,8 @@ result<std::uint16_t> proxy_app::start() {
   so.proxy_api_key = cfg_.proxy_api_key;
   so.admin_key = cfg_.admin_key;
   so.log_requests = cfg_.log_requests;
+  so.in_flight = env_->in_flight;
+  so.max_in_flight = env_->max_in_flight;
   std::shared_ptr<const session_env> env = env_;
   next_session_.resize(contexts.size());
   // Runs on the client's network thread, so the session starts there too: the one spawned for
@@ -234,6 +241,23 @@ result<std::uint16_t> proxy_app::start() {
   return port;
 }
 
+void proxy_app::drain() {
+  if (!server_ || server_->draining())
+    return;
+  env_->draining->store(true, std::memory_order_relaxed);
+  caf::anon_send(env_->credentials, drain_atom::value);
+  server_->drain();
+}
+
+int proxy_app::in_flight() const {
+  return env_ ? env_->in_flight->total() : 0;
+}
+
+void proxy_app::cut_off() {
+  if (server_)
+    server_->cut_off_all();
+}
+
 void proxy_app::stop() {
   if (stopped_ || !system_)
     return;
@@ -246,9 +270,10 @@ void proxy_app::stop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   };
   if (server_) {
+    // Whatever is still in flight (drain() and cut_off() come first on a signal) ends now.
     server_->stop();
-    // Let requests in flight finish for a moment (a SIGTERM during a stream), then cut them.
-    settle(std::chrono::seconds(5));
+    server_->cut_off_all();
+    settle(std::chrono::seconds(2));
     server_->close_all();
     settle(std::chrono::seconds(2));
   }

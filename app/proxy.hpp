@@ -28,7 +28,15 @@ public:
 
   /// Binds, starts threads and actors. Returns the port listened on.
   result<std::uint16_t> start();
-  /// Stops accepting, lets requests in flight finish for a moment, ends everything.
+  /// Shutting down gently (SIGTERM): API requests get 529 with retry-after, /health says
+  /// "draining" (503), connections close after their current response, no refresh starts, and
+  /// requests in flight go on.
+  void drain();
+  /// Requests in flight (the /health ones included).
+  int in_flight() const;
+  /// Ends the requests still in flight: streams with an error event, waits with a 529.
+  void cut_off();
+  /// Ends what is still in flight (as cut_off()), stops accepting, ends everything.
   void stop();
 
   const std::string &mode() const { return mode_; }

@@ -112,6 +112,10 @@ void log_request(const request_record &r) {
     json_field(w, "output_tokens", r.output_tokens);
     json_field(w, "cache_read_input_tokens", r.cache_read_input_tokens);
     json_field(w, "upstream_request_id", r.upstream_request_id);
+    if (r.retries > 0) {
+      json_field(w, "retries", r.retries);
+      json_field(w, "retry_reasons", r.retry_reasons);
+    }
     for (const char *flag : r.flags)
       if (flag)
         json_field(w, flag, true);

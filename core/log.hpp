@@ -24,6 +24,8 @@ void log_event(std::string_view event, const std::function<void(json_writer &)> 
 /// the call returns.
 struct request_record {
   std::string_view id, method, path, model, upstream_request_id, error;
+  int retries = 0;
+  std::string_view retry_reasons; ///< comma-separated, one per retry
   unsigned status = 0;
   bool stream = false;
   std::optional<std::int64_t> ttfb_ms;

@@ -86,6 +86,12 @@ void client_link::close() {
   socket_.close(ignored);
 }
 
+void client_link::cut_off() {
+  cut_off_ = true;
+  if (auto notify = std::exchange(on_input_end_, nullptr))
+    notify();
+}
+
 client_link::sent client_link::send_now(std::span<const net::const_buffer> buffers) {
   std::size_t total = net::buffer_size(buffers);
   error_code ec;

@@ -49,6 +49,11 @@ public:
   void on_input_end(std::function<void()> f);
   /// Closes the socket: whatever waits on it ends.
   void close();
+  /// The proxy is shutting down and will not wait for this request any longer: the work in
+  /// progress ends (the on_input_end() hook runs, so a relay's upstream closes) and says so to
+  /// the client as an error.
+  void cut_off();
+  bool is_cut_off() const { return cut_off_; }
 
   /// Facts of the request being served.
   unsigned version = 11;
@@ -98,6 +103,7 @@ private:
   std::uint64_t received_ = 0; ///< bytes read so far: wait_input() waits for it to grow
   bool reading_ = false;       ///< a read is pending
   bool input_ended_ = false;
+  bool cut_off_ = false;
   error_code input_error_;
   std::function<void()> on_input_end_;
   net::steady_timer wakeup_; ///< what next_work() and wait_input() wait on

@@ -2,11 +2,13 @@
 
 #include "policy/body_decoder.hpp"
 #include "policy/header_policy.hpp"
+#include "policy/retry_policy.hpp"
 
 #include <boost/container/static_vector.hpp>
 
 #include <array>
 #include <charconv>
+#include <random>
 #include <vector>
 
 namespace proxy {
@@ -15,6 +17,7 @@ namespace {
 constexpr std::size_t read_buffer_size = 64 * 1024;    ///< per network thread, not per stream
 constexpr std::size_t max_json_capture = 1024 * 1024;  ///< non-stream body kept to read usage
 constexpr std::uint32_t max_response_head = 64 * 1024; ///< the upstream's response head
+constexpr std::size_t max_held = 2048; ///< stream bytes held back while a retry is possible
 
 /// Where upstream bytes land. One per thread: every relay on the thread uses it, and each is done
 /// with what it read before it next waits (anything still needed is copied first).
@@ -38,6 +41,32 @@ api_error upstream_io_error(const error_code &ec, std::string_view phase,
   return make_api_error(502,
                         "upstream connection failed " + std::string(phase) + ": " + ec.message());
 }
+
+/// 0..1, for the jitter of retry backoff.
+double jitter() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+/// Turns `out` into a retry after an attempt that failed for `reason`.
+void plan_retry(relay_outcome &out, std::string reason, std::chrono::milliseconds wait) {
+  out.what = relay_outcome::kind::retry;
+  out.retry_reason = std::move(reason);
+  out.retry_wait = wait;
+}
+
+/// The wait before a retry the upstream did not time itself.
+std::chrono::milliseconds backoff(const relay_params &p) {
+  return retry_wait({}, {}, p.attempt, p.retry_max_wait, jitter()).value_or(p.retry_max_wait);
+}
+
+/// What a request still in flight gets when the proxy stops waiting for it (drain timeout).
+api_error cut_off_error() {
+  return make_api_error(529, "The proxy is shutting down and could not finish this request");
+}
+
+/// The SSE comment that keeps a quiet stream open; parsers ignore it.
+constexpr std::string_view keepalive_comment = ": keep-alive\n\n";
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -92,6 +121,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     if (!reused)
       if (auto err = co_await up.connect(p.connect_timeout)) {
         out.error = *err;
+        out.retry_reason = "connect"; // nothing was sent
         co_return false;
       }
     std::array<net::const_buffer, 2> request{net::buffer(p.head),
@@ -113,6 +143,8 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     }
     up.close();
     out.error = upstream_io_error(ec, "while sending the request", p.upstream_timeout);
+    if (ec != beast::error::timeout)
+      out.retry_reason = "reset";
     co_return false;
   }
 
@@ -147,7 +179,12 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
           co_return false;
         }
         up.close();
-        out.error = upstream_io_error(r.ec, "before answering", p.upstream_timeout);
+        out.error = client.is_cut_off()
+                        ? cut_off_error()
+                        : upstream_io_error(r.ec, "before answering", p.upstream_timeout);
+        // A reset may be retried; a timeout not: the upstream may still be working on it.
+        if (r.ec != beast::error::timeout && !client.is_cut_off())
+          out.retry_reason = "reset";
         co_return false;
       }
       fresh = r.bytes;
@@ -180,11 +217,21 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
                 relay_outcome &out) {
   std::string carry; // bytes read but not used yet: an incomplete head or chunk-size line
   std::optional<http::response_parser<http::empty_body>> parser;
-  if (!co_await send_request(up, client, p, parser, carry, out))
+  if (!co_await send_request(up, client, p, parser, carry, out)) {
+    if (p.may_retry && !out.retry_reason.empty())
+      plan_retry(out, out.retry_reason, backoff(p));
     co_return;
+  }
   const auto &head = parser->get();
   out.status = head.result_int();
   out.upstream_request_id = std::string(head["request-id"]);
+  if (p.may_retry && retryable_status(out.status, head["x-should-retry"]))
+    if (auto wait = retry_wait(head["retry-after"], head["retry-after-ms"], p.attempt,
+                               p.retry_max_wait, jitter())) {
+      plan_retry(out, "status_" + std::to_string(out.status), *wait);
+      up.close(); // its body is of no use
+      co_return;
+    }
   if (out.status == 401 && p.intercept_unauthorized) {
     out.what = relay_outcome::kind::unauthorized;
     up.close();
@@ -214,12 +261,15 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
   end_response_head(client_head, client.version, framing, length.value_or(0), client.keep_alive);
   parser.reset(); // the upstream's header fields are not needed any more
   out.what = relay_outcome::kind::relayed;
-  client.response_started = true;
 
   // The body: decode what was read, pass complete events on, then read again. Nothing is read
   // ahead of what the client accepted, so a slow client holds at most one unfinished event plus
   // what the kernel would not take.
   bool chunked = framing == body_framing::chunked;
+  // While a retry is possible, a stream's first events wait here (head included) until the
+  // answer has begun: the client must never see an attempt that failed.
+  bool holding = sse && p.may_retry && out.status == 200;
+  std::string held;
   sse_framer framer;
   std::string captured;
   auto buffer = thread_read_buffer();
@@ -237,9 +287,24 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
       bytes = framer.feed(bytes);
     else if (json && captured.size() + bytes.size() <= max_json_capture)
       captured.append(bytes);
+    if (holding) {
+      if (framer.overloaded_before_content()) {
+        up.close();
+        plan_retry(out, "overloaded_event", backoff(p));
+        co_return;
+      }
+      held.append(bytes);
+      framer.release();
+      bytes = {};
+      if (framer.content_started() || held.size() >= max_held || body.done() || body.failed()) {
+        holding = false;
+        bytes = held;
+      }
+    }
 
     client_write write;
-    write.add(client_head);
+    if (!holding)
+      write.add(client_head);
     write.add_body(bytes, chunked);
     std::string_view rest;
     if (body.done()) {
@@ -250,6 +315,7 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
         write.add("0\r\n\r\n");
     }
     if (!write.empty()) {
+      client.response_started = true;
       auto sent = client.send_now(write.buffers());
       if (sent == client_link::sent::failed ||
           (sent == client_link::sent::rest_kept && !co_await client.send_rest())) {
@@ -262,13 +328,32 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
         std::string().swap(client_head);
       }
       framer.release();
+      std::string().swap(held);
     }
     if (body.done() || body.failed())
       break;
 
-    // Read more, waiting as long as the stream may stay silent.
-    auto r =
-        co_await up.read(buffer.subspan(carry.size()), steady_clock::now() + p.stream_idle_timeout);
+    // Read more, waiting as long as the stream may stay silent; a quiet stream gets a comment
+    // now and then (between events only, and only once its head went out).
+    auto idle_deadline = steady_clock::now() + p.stream_idle_timeout;
+    io_result r;
+    for (;;) {
+      auto until = idle_deadline;
+      if (sse && p.keepalive.count() > 0)
+        until = std::min(until, steady_clock::now() + p.keepalive);
+      r = co_await up.read(buffer.subspan(carry.size()), until);
+      if (r.ec != beast::error::timeout || until >= idle_deadline)
+        break;
+      if (framer.mid_event() || !client_head.empty())
+        continue;
+      client_write comment;
+      comment.add_body(keepalive_comment, chunked);
+      if (!co_await client.send(comment.buffers())) {
+        out.client_gone = true;
+        up.close();
+        co_return;
+      }
+    }
     if (r.ec == net::error::eof && body.until_close()) {
       body = body_decoder(); // the upstream's close ended the body
       avail = 0;
@@ -299,11 +384,16 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
       client.keep_alive = false;
     } else if (sse) {
       std::string tail;
-      auto err = body.failed() ? make_api_error(502, "the upstream sent malformed chunked framing")
-                               : upstream_io_error(ec, "mid-stream", p.stream_idle_timeout);
+      auto err = client.is_cut_off() ? cut_off_error()
+                 : body.failed()
+                     ? make_api_error(502, "the upstream sent malformed chunked framing")
+                     : upstream_io_error(ec, "mid-stream", p.stream_idle_timeout);
       tail += sse_error_event(err.type, err.message);
       client_write write;
+      write.add(client_head); // still there when the stream broke while held back
+      write.add_body(held, chunked);
       write.add_body(tail, chunked);
+      client.response_started = true;
       if (chunked)
         write.add("0\r\n\r\n");
       co_await client.send(write.buffers());
@@ -326,7 +416,10 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
 task<relay_outcome> relay(std::shared_ptr<upstream_connection> up,
                           std::shared_ptr<client_link> client, const relay_params &p) {
   relay_outcome out;
-  co_await exchange(*up, *client, p, out);
+  if (client->is_cut_off())
+    out.error = cut_off_error(); // shutting down: no new upstream request
+  else
+    co_await exchange(*up, *client, p, out);
   client->on_input_end({});
   out.client_gone = out.client_gone || client->input_ended();
   if (out.client_gone) {

@@ -19,6 +19,14 @@ struct relay_params {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::seconds upstream_timeout{600};
   std::chrono::seconds stream_idle_timeout{300};
+  /// Retries left for this request: a refused attempt (see policy/retry_policy.hpp) comes back as
+  /// kind::retry instead of being relayed. A 200 event stream is held back until its first
+  /// content event (or 2 KiB) meanwhile, so an overloaded_error before content is retried too.
+  bool may_retry = false;
+  int attempt = 0; ///< retries done so far
+  std::chrono::milliseconds retry_max_wait{10'000};
+  /// An SSE comment goes to the client when the upstream has been quiet this long; 0 = never.
+  std::chrono::seconds keepalive{0};
 };
 
 /// Sends the request on `up` (connecting first if needed; a pooled connection that fails before

@@ -14,7 +14,10 @@ struct relay_outcome {
     relayed,      ///< the upstream's response (any status) went to the client, maybe cut short
     unauthorized, ///< the upstream said 401 and nothing went to the client
     failed,       ///< no response from the upstream and nothing went to the client: see error
+    retry,        ///< the attempt failed in a way worth retrying, and nothing went to the client
   } what = kind::failed;
+  std::string retry_reason;                ///< why (kind::retry): status_529, overloaded_event, ...
+  std::chrono::milliseconds retry_wait{0}; ///< how long to wait before the retry
   api_error error;
   unsigned status = 0;
   bool upstream_reusable = false;

@@ -24,7 +24,10 @@ std::string new_request_id() {
 server::server(std::vector<net::io_context *> workers, server_options options,
                request_handler handler)
     : workers_(std::move(workers)), live_(std::make_shared<live_links>(workers_.size())),
-      options_(std::move(options)), handler_(std::move(handler)), acceptor_(*workers_.front()) {}
+      options_(std::move(options)), handler_(std::move(handler)), acceptor_(*workers_.front()) {
+  if (!options_.in_flight)
+    options_.in_flight = std::make_shared<in_flight_counter>(workers_.size());
+}
 
 result<std::uint16_t> server::listen() {
   error_code ec;
@@ -58,10 +61,24 @@ void server::stop() {
 }
 
 void server::close_all() {
+  for_each_link([](client_link &link) { link.close(); });
+}
+
+void server::drain() {
+  draining_.store(true, std::memory_order_relaxed);
+  // Responses that start from now on say Connection: close.
+  for_each_link([](client_link &link) { link.keep_alive = false; });
+}
+
+void server::cut_off_all() {
+  for_each_link([](client_link &link) { link.cut_off(); });
+}
+
+template <class F> void server::for_each_link(F f) {
   for (std::size_t i = 0; i < workers_.size(); ++i)
-    net::post(*workers_[i], [live = live_, i] {
+    net::post(*workers_[i], [live = live_, i, f] {
       for (auto *link : (*live)[i])
-        link->close();
+        f(*link);
     });
 }
 
@@ -117,6 +134,22 @@ task<> close_gracefully(client_link &link) {
   }
   link.close();
 }
+
+/// One request counted as in flight while this lives.
+class in_flight_slot {
+public:
+  in_flight_slot(in_flight_counter &counter, std::size_t worker)
+      : counter_(counter), worker_(worker) {
+    counter_.add(worker_, 1);
+  }
+  ~in_flight_slot() { counter_.add(worker_, -1); }
+  in_flight_slot(const in_flight_slot &) = delete;
+  in_flight_slot &operator=(const in_flight_slot &) = delete;
+
+private:
+  in_flight_counter &counter_;
+  std::size_t worker_;
+};
 
 /// Feeds what is buffered to the parser: done (ec clear), need_more, or the parser's error.
 error_code parse_buffered(client_link &link, http::request_parser<http::string_body> &parser) {
@@ -200,6 +233,15 @@ std::optional<api_error> server::refusal_for(route kind,
   bool declares_body = parser.chunked() || parser.content_length().value_or(0) > 0;
   if (declares_body && !takes_body(kind))
     return make_api_error(400, "This route takes no request body");
+  if (kind != route::health) {
+    if (draining())
+      return make_api_error(529, "The proxy is shutting down; retry shortly");
+    if (options_.max_in_flight != 0 &&
+        static_cast<std::size_t>(options_.in_flight->total()) >= options_.max_in_flight)
+      return make_api_error(529, "The proxy is serving its limit of " +
+                                     std::to_string(options_.max_in_flight) +
+                                     " requests at once; retry shortly");
+  }
   return std::nullopt;
 }
 
@@ -222,6 +264,7 @@ task<> server::serve(std::shared_ptr<client_link> link) {
       co_await net::post(link->executor(), net::use_awaitable);
     }
     incoming_request s;
+    std::optional<in_flight_slot> admitted;
     {
       // The parser lives only while the request is read: a request in flight holds no parser.
       http::request_parser<http::string_body> parser;
@@ -245,7 +288,7 @@ task<> server::serve(std::shared_ptr<client_link> link) {
       }
       auto &req = parser.get();
       link->version = req.version();
-      link->keep_alive = req.keep_alive();
+      link->keep_alive = req.keep_alive() && !draining();
       link->response_started = false;
 
       // Judge the request by its head, before accepting a body of up to max_body_bytes.
@@ -264,6 +307,8 @@ task<> server::serve(std::shared_ptr<client_link> link) {
         }
         continue;
       }
+      // Admitted: counted from here until the session is done with the connection.
+      admitted.emplace(*options_.in_flight, link->worker());
       if (!parser.is_done()) {
         parser.eager(true);
         if (req[http::field::expect] == "100-continue" && link->buffer().size() == 0) {
@@ -306,7 +351,8 @@ task<> server::serve(std::shared_ptr<client_link> link) {
     // The session's work (a relay, a response) runs here, on this coroutine, until it is done.
     while (auto work = co_await link->next_work())
       co_await work();
-    if (!link->keep_alive || !link->socket().is_open())
+    admitted.reset();
+    if (!link->keep_alive || draining() || !link->socket().is_open())
       break;
   }
   error_code ignored;

@@ -4,9 +4,11 @@
 // to a request handler, then waits for it to finish before reading the next request.
 #include "core/result.hpp"
 #include "io/client_link.hpp"
+#include "io/in_flight.hpp"
 #include "io/net.hpp"
 #include "policy/request_check.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <unordered_set>
@@ -25,6 +27,10 @@ struct server_options {
   std::string proxy_api_key; ///< empty: clients need no key
   std::string admin_key;     ///< empty: no admin route
   bool log_requests = true;
+  /// Requests admitted and not finished yet; the server counts them (one slot per thread).
+  std::shared_ptr<in_flight_counter> in_flight;
+  /// Beyond this many requests in flight, an immediate 529 (0: no limit). /health is exempt.
+  std::size_t max_in_flight = 0;
 };
 
 /// One request the server accepted, for the handler. The handler answers on `client` and calls
@@ -55,6 +61,12 @@ public:
   void start();
   /// Stops accepting (connections in progress finish on their own).
   void stop();
+  /// Shutting down gently: API requests get 529 with retry-after, /health still answers, and
+  /// every connection closes after its current response. Requests in flight go on.
+  void drain();
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  /// Ends the requests still in flight (see client_link::cut_off).
+  void cut_off_all();
   /// Closes every client connection: what waits on one ends (reads, relays, and so sessions).
   void close_all();
 
@@ -66,6 +78,8 @@ private:
   std::optional<api_error> refusal_for(route kind,
                                        const http::request_parser<http::string_body> &parser,
                                        std::size_t fields);
+  /// Runs `f` on every open connection, each on its own thread.
+  template <class F> void for_each_link(F f);
   void log_refusal(const std::string &request_id, const http::request_header<> &req,
                    const api_error &err, steady_clock::time_point received);
 
@@ -78,6 +92,7 @@ private:
   request_handler handler_;
   tcp::acceptor acceptor_;
   std::size_t next_worker_ = 0;
+  std::atomic<bool> draining_{false};
 };
 
 /// A fresh id for a request the proxy handles, e.g. "req_proxy_4f1c...".

@@ -209,10 +209,8 @@ task<io_result> upstream_connection::read(std::span<char> into, steady_clock::ti
   auto [ec, n] = co_await socket_.async_read_some(
       net::buffer(wait_buffer_.get(), std::min(wait_buffer_size, into.size())), use_tuple);
   deadline_.clear();
-  if (deadline_.expired())
-    co_return io_result{0, beast::error::timeout};
-  if (ec)
-    co_return io_result{0, ec};
+  if (ec) // bytes that came as the deadline passed are still bytes: only a wait that ended empty
+    co_return io_result{0, deadline_.expired() ? error_code(beast::error::timeout) : ec};
   std::copy_n(wait_buffer_.get(), n, into.begin());
   io_result r{n, {}};
   if (n == wait_buffer_size) {

@@ -2,6 +2,7 @@
 
 #include "core/json.hpp"
 
+#include <rapidjson/document.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
@@ -137,6 +138,20 @@ void read_usage_json(std::string_view json, usage &u) {
     u = found;
 }
 
+std::string error_type_of(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return {};
+  auto error = doc.FindMember("error");
+  if (error == doc.MemberEnd() || !error->value.IsObject())
+    return {};
+  auto type = error->value.FindMember("type");
+  if (type == error->value.MemberEnd() || !type->value.IsString())
+    return {};
+  return std::string(type->value.GetString(), type->value.GetStringLength());
+}
+
 std::string_view sse_framer::feed(std::string_view bytes) {
   free_string(held_);
   std::string_view out;
@@ -200,8 +215,13 @@ void sse_framer::observe(std::string_view event) {
     read_usage_json(data, usage_);
   else if (name == "message_stop")
     saw_stop_ = true;
-  else if (name == "error")
+  if (name == "error") {
     saw_error_ = true;
+    if (!content_started_ && error_type_of(data) == "overloaded_error")
+      overloaded_first_ = true;
+  } else if (name != "message_start" && name != "ping") {
+    content_started_ = true;
+  }
 }
 
 std::string sse_error_event(std::string_view type, std::string_view message) {

@@ -18,6 +18,9 @@ struct usage {
   std::int64_t cache_creation_input_tokens = 0;
 };
 
+/// error.type of an Anthropic error body, or "" when it is not one.
+std::string error_type_of(std::string_view json);
+
 /// Reads usage from a message object or from a message_delta's `usage`; fields absent stay as
 /// they were. Used for non-stream bodies as well.
 void read_usage_json(std::string_view json, usage &u);
@@ -45,6 +48,11 @@ public:
   const proxy::usage &usage() const { return usage_; }
   bool saw_message_stop() const { return saw_stop_; }
   bool saw_error_event() const { return saw_error_; }
+  /// An event other than message_start, ping or error went by: the answer has begun.
+  bool content_started() const { return content_started_; }
+  /// An `error` event of type overloaded_error came before any content: the attempt failed
+  /// before it produced anything, so it may be retried if the client has seen nothing.
+  bool overloaded_before_content() const { return overloaded_first_; }
   std::size_t events() const { return events_; }
   /// Bytes held for an unfinished event.
   std::size_t pending() const { return pending_.size(); }
@@ -61,6 +69,8 @@ private:
   proxy::usage usage_;
   bool saw_stop_ = false;
   bool saw_error_ = false;
+  bool content_started_ = false;
+  bool overloaded_first_ = false;
   std::size_t events_ = 0;
 };
 

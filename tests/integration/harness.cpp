@@ -241,13 +241,18 @@ proxy_process::proxy_process(const std::vector<std::string> &env_add,
 
 int proxy_process::stop(int sig) {
   ::kill(pid, sig);
+  return wait_exit(std::chrono::seconds(10));
+}
+
+int proxy_process::wait_exit(std::chrono::seconds timeout) {
   int status = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      FAIL("the proxy did not stop after signal " << sig);
+      pid = -1;
+      FAIL("the proxy did not exit within " << timeout.count() << " s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

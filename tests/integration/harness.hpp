@@ -136,6 +136,9 @@ struct proxy_process {
   ~proxy_process();
   /// Sends `sig` and returns the exit status (bounded wait).
   int stop(int sig);
+  /// Waits for it to exit by itself and returns the exit status (SIGKILL and a failure after
+  /// `timeout`).
+  int wait_exit(std::chrono::seconds timeout);
   /// Everything it printed so far, stdout then stderr.
   std::string output() const;
   /// Its resident memory now, in KiB.

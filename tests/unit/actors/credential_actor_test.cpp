@@ -411,3 +411,19 @@ TEST_CASE("API keys are published as never stale") {
   CHECK(token->auth.secret == "sk-test");
   CHECK_FALSE(token->refreshable);
 }
+
+TEST_CASE("draining: no refresh starts; a token still valid serves, an expired one gets 529") {
+  fixture f;
+  // Due for refresh (within the margin) but not expired.
+  auto a = f.track(f.sys->spawn(credential_behavior, f.oauth(60'000)));
+  caf::anon_send(a, drain_atom::value);
+  auto r = f.ask(a, caf::make_message(get_token_atom::value));
+  REQUIRE(r.ok);
+  CHECK(r.auth.secret == "access-1");
+  CHECK(f.endpoint->calls() == 0);
+  *f.clock += 120'000; // now expired
+  auto expired = f.ask(a, caf::make_message(get_token_atom::value));
+  CHECK_FALSE(expired.ok);
+  CHECK(expired.error.status == 529);
+  CHECK(f.endpoint->calls() == 0);
+}

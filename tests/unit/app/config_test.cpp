@@ -29,6 +29,28 @@ TEST_CASE("defaults") {
   CHECK(c->pool_max_connections == 0); // derived from the file descriptor limit
   CHECK_FALSE(parse_config({"--actor-threads", "2"}, env_of({}))); // actors run on io threads
   CHECK_FALSE(c->demo);
+  CHECK(c->max_in_flight == 0); // the stream capacity
+  CHECK(c->retries == 2);
+  CHECK(c->retry_max_wait == std::chrono::seconds(10));
+  CHECK(c->drain_timeout == std::chrono::seconds(300));
+  CHECK(c->sse_keepalive == std::chrono::seconds(0)); // off
+}
+
+TEST_CASE("operations settings from the environment and flags") {
+  auto env = env_of({{"MAX_IN_FLIGHT", "100"},
+                     {"UPSTREAM_RETRIES", "0"},
+                     {"RETRY_MAX_WAIT_SECONDS", "3"},
+                     {"DRAIN_TIMEOUT_SECONDS", "900"},
+                     {"SSE_KEEPALIVE_SECONDS", "15"}});
+  auto c = parse_config({"--retries", "4"}, env);
+  REQUIRE(c);
+  CHECK(c->max_in_flight == 100);
+  CHECK(c->retries == 4);
+  CHECK(c->retry_max_wait == std::chrono::seconds(3));
+  CHECK(c->drain_timeout == std::chrono::seconds(900));
+  CHECK(c->sse_keepalive == std::chrono::seconds(15));
+  CHECK_FALSE(parse_config({"--max-in-flight", "0"}, env_of({})));
+  CHECK_FALSE(parse_config({"--retries", "-1"}, env_of({})));
 }
 
 TEST_CASE("environment, then flags override") {
@@ -62,9 +84,30 @@ TEST_CASE("mistakes get clear messages") {
 
 TEST_CASE("help documents every flag with its environment variable") {
   auto help = help_text();
-  for (auto s : {"--host", "HOST", "--port", "PORT", "--upstream", "UPSTREAM_URL", "--token-url",
-                 "--credentials-file", "PROXY_API_KEY", "--max-body-bytes", "ANTHROPIC_API_KEY",
-                 "CLAUDE_OAUTH_CREDS", "CLAUDE_CODE_OAUTH_TOKEN", "--healthcheck"})
+  for (auto s : {"--host",
+                 "HOST",
+                 "--port",
+                 "PORT",
+                 "--upstream",
+                 "UPSTREAM_URL",
+                 "--token-url",
+                 "--credentials-file",
+                 "PROXY_API_KEY",
+                 "--max-body-bytes",
+                 "ANTHROPIC_API_KEY",
+                 "CLAUDE_OAUTH_CREDS",
+                 "CLAUDE_CODE_OAUTH_TOKEN",
+                 "--healthcheck",
+                 "--max-in-flight",
+                 "MAX_IN_FLIGHT",
+                 "--retries",
+                 "UPSTREAM_RETRIES",
+                 "--retry-max-wait",
+                 "RETRY_MAX_WAIT_SECONDS",
+                 "--drain-timeout",
+                 "DRAIN_TIMEOUT_SECONDS",
+                 "--sse-keepalive",
+                 "SSE_KEEPALIVE_SECONDS"})
     CHECK(help.find(s) != std::string::npos);
   CHECK(parse_config({"--help"}, env_of({}))->help);
 }

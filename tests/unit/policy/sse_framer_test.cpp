@@ -94,3 +94,37 @@ TEST_CASE("usage of a non-stream message") {
   read_usage_json("not json", untouched);
   CHECK(untouched.input_tokens == 0);
 }
+
+TEST_CASE("sse_framer: an overloaded error before content, and content that began") {
+  const std::string start = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
+  const std::string ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
+  const std::string overloaded = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                                 "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+  const std::string other_error = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                                  "\"api_error\",\"message\":\"x\"}}\n\n";
+  const std::string block =
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\"}\n\n";
+  {
+    proxy::sse_framer f;
+    f.feed(start + ping);
+    CHECK_FALSE(f.content_started());
+    CHECK_FALSE(f.overloaded_before_content());
+    f.feed(overloaded);
+    CHECK(f.overloaded_before_content());
+  }
+  {
+    proxy::sse_framer f;
+    f.feed(start + block + overloaded);
+    CHECK(f.content_started());
+    CHECK_FALSE(f.overloaded_before_content());
+  }
+  {
+    proxy::sse_framer f;
+    f.feed(start + other_error);
+    CHECK_FALSE(f.overloaded_before_content());
+    CHECK(f.saw_error_event());
+  }
+  CHECK(proxy::error_type_of("{\"error\":{\"type\":\"overloaded_error\"}}") == "overloaded_error");
+  CHECK(proxy::error_type_of("{\"error\":\"overloaded_error\"}").empty());
+  CHECK(proxy::error_type_of("not json").empty());
+}
