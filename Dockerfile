@@ -3,12 +3,13 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      g++ cmake make libcaf-dev libboost1.81-dev rapidjson-dev libssl-dev \
+      g++ cmake make libcaf-dev libboost1.81-dev rapidjson-dev libssl-dev prometheus-cpp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY cmake cmake
 COPY core core
+COPY metrics metrics
 COPY policy policy
 COPY auth auth
 COPY io io
@@ -23,7 +24,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPROXY_BUILD_TESTS=OFF -DPRO
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcaf-core0.17 libssl3 ca-certificates \
+      libcaf-core0.17 libprometheus-cpp-core1.0 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb \
  && useradd --system --uid 10001 --home-dir /home/claude-proxy --create-home claude-proxy
 COPY --from=build /src/build/claude-proxy /usr/local/bin/claude-proxy

@@ -221,6 +221,7 @@ void on_refreshed(state_ptr self, std::uint64_t generation, refresh_outcome &out
   }
   auto &failed = std::get<refresh_failure>(outcome);
   st.last_error = failed.message;
+  ++st.refresh_failures;
   if (failed.permanent) {
     st.needs_login = true;
     end_refresh(self, needs_login_reply(st));
@@ -351,6 +352,7 @@ credential_status status_of(const credential_state &st) {
   s.last_refresh_ms = st.last_refresh_ms;
   s.last_error = st.last_error;
   s.refreshes = st.refreshes;
+  s.refresh_failures = st.refresh_failures;
   return s;
 }
 

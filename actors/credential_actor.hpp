@@ -50,6 +50,7 @@ struct credential_state {
   std::int64_t last_refresh_ms = 0;
   std::string last_error;
   int refreshes = 0;
+  int refresh_failures = 0; ///< grants the token endpoint refused or that did not complete
   std::vector<caf::typed_response_promise<token_reply>> waiters;
   static inline const char *name = "credential";
 };

@@ -60,6 +60,20 @@ health_json(const health_facts &facts, const credential_status &cred, const pool
     json_field(w, "max", static_cast<std::uint64_t>(pool.max));
     w.EndObject();
     w.EndObject();
+    // What the upstream last said about this credential's limits, header by header.
+    json_key(w, "rate_limits");
+    w.StartObject();
+    json_key(w, "updated");
+    if (facts.rate_limits_updated_ms)
+      json_string(w, iso8601(facts.rate_limits_updated_ms));
+    else
+      w.Null();
+    json_key(w, "headers");
+    w.StartObject();
+    for (const auto &[name, value] : facts.rate_limits)
+      json_field(w, name, value);
+    w.EndObject();
+    w.EndObject();
     json_field(w, "capacity", static_cast<std::uint64_t>(facts.capacity));
     json_field(w, "max_in_flight", static_cast<std::uint64_t>(facts.max_in_flight));
     json_field(w, "requests_in_flight", facts.requests_in_flight);

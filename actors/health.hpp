@@ -4,6 +4,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace proxy {
 
@@ -13,7 +14,11 @@ struct health_facts {
   std::size_t capacity = 0;
   std::size_t max_in_flight = 0;
   int requests_in_flight = 0; ///< besides the /health request itself
-  bool draining = false;      ///< shutting down: finishing what is in flight, taking nothing new
+  bool draining = false;
+  /// The upstream's latest anthropic-ratelimit-* headers, and when they came (0: never).
+  std::vector<std::pair<std::string, std::string>> rate_limits;
+  std::int64_t rate_limits_updated_ms =
+      0; ///< shutting down: finishing what is in flight, taking nothing new
   std::int64_t uptime_s = 0;
 };
 

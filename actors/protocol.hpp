@@ -53,6 +53,7 @@ struct credential_status {
   std::int64_t last_refresh_ms = 0; ///< 0 = never
   std::string last_error;
   int refreshes = 0;
+  int refresh_failures = 0;
   bool usable = true; ///< requests can be served with it (else /health answers 503)
 };
 

@@ -18,8 +18,46 @@ std::int64_t ms_between(clock::time_point a, clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
 }
 
+std::optional<double> seconds_between(clock::time_point a, clock::time_point b) {
+  if (b == clock::time_point{})
+    return std::nullopt;
+  return std::chrono::duration<double>(b - a).count();
+}
+
+void count_stream(state_ptr self, bool open) {
+  auto &st = self->state;
+  if (!st.env->metrics || !st.facts.stream || st.stream_counted == open)
+    return;
+  st.stream_counted = open;
+  st.env->metrics->stream_open(open ? 1 : -1);
+}
+
+void record_metrics(state_ptr self) {
+  auto &st = self->state;
+  if (!st.env->metrics)
+    return;
+  const auto &o = st.outcome;
+  request_sample m;
+  m.route = route_name(st.req.kind);
+  m.method = http::to_string(st.req.method);
+  m.status = st.errored ? st.error.status : o.status;
+  m.stream = st.facts.stream;
+  m.duration_s = std::chrono::duration<double>(clock::now() - st.req.received).count();
+  m.ttfb_s = seconds_between(st.req.received, o.first_byte);
+  m.model = st.facts.model;
+  m.input_tokens = o.usage.input_tokens;
+  m.output_tokens = o.usage.output_tokens;
+  m.cache_read_tokens = o.usage.cache_read_input_tokens;
+  m.cache_creation_tokens = o.usage.cache_creation_input_tokens;
+  m.retry_reasons = st.retry_reasons;
+  m.refused = st.refused;
+  st.env->metrics->record(st.req.client->worker(), m);
+}
+
 void log_and_end(state_ptr self) {
   auto &st = self->state;
+  count_stream(self, false);
+  record_metrics(self);
   if (st.env->log_requests) {
     const auto &o = st.outcome;
     request_record r;
@@ -149,16 +187,21 @@ void lease_and_relay(state_ptr self) {
   self->request(pool, caf::infinite, lease_atom::value)
       .then(
           [self](lease_reply &lease) {
-            if (!lease.ok)
+            if (!lease.ok) {
+              self->state.refused = "overload";
               return fail(self, std::move(lease.error));
+            }
+            count_stream(self, true);
             run_relay(self, std::move(lease.connection));
           },
           on_actor_error(self, "upstream pool"));
 }
 
 void use_token(state_ptr self, token_reply &reply) {
-  if (!reply.ok)
+  if (!reply.ok) {
+    self->state.refused = "credential";
     return fail(self, std::move(reply.error));
+  }
   self->state.auth = std::move(reply.auth);
   self->state.refreshable = reply.refreshable;
   lease_and_relay(self);
@@ -184,6 +227,14 @@ void on_relay_done(state_ptr self, relay_outcome &outcome,
   auto &pool = st.env->pools[conn->worker() % st.env->pools.size()];
   self->send(pool, release_atom::value, std::move(conn), outcome.upstream_reusable);
   st.outcome = std::move(outcome);
+  st.env->rate_limits->update(st.outcome.rate_limits, unix_now_ms());
+  if (st.env->metrics) {
+    const auto &o = st.outcome;
+    if (!o.failure.empty())
+      st.env->metrics->upstream_error(o.failure);
+    else if (o.status == 429 || o.status >= 500)
+      st.env->metrics->upstream_error("http_" + std::to_string(o.status));
+  }
   using kind = relay_outcome::kind;
   if (st.outcome.what == kind::unauthorized && !st.retried && !st.outcome.client_gone) {
     // The token was revoked or expired early: one forced refresh, one retry.
@@ -207,43 +258,79 @@ void on_relay_done(state_ptr self, relay_outcome &outcome,
   log_and_end(self);
 }
 
-/// Asks the credential actor and every pool for their status, then answers /health.
-void serve_health(state_ptr self) {
+/// Asks the credential actor and every pool for their status, then calls `then` with both (the
+/// pools summed).
+template <class Then> void gather_status(state_ptr self, Then then) {
   auto &st = self->state;
   self->request(st.env->credentials, st.env->actor_timeout, status_atom::value)
       .then(
-          [self](credential_status &cred) {
+          [self, then](credential_status &cred) {
             auto &st = self->state;
             auto total = std::make_shared<pool_status>();
             auto remaining = std::make_shared<std::size_t>(st.env->pools.size());
             for (auto &pool : st.env->pools)
               self->request(pool, st.env->actor_timeout, status_atom::value)
                   .then(
-                      [self, cred, total, remaining](pool_status &p) {
+                      [cred, total, remaining, then](pool_status &p) {
                         total->open += p.open;
                         total->idle += p.idle;
                         total->busy += p.busy;
                         total->max = p.max;
-                        if (--*remaining > 0)
-                          return;
-                        auto &env = *self->state.env;
-                        health_facts facts;
-                        facts.mode = env.mode;
-                        facts.upstream = env.upstream.to_string();
-                        facts.capacity = env.capacity;
-                        facts.max_in_flight = env.max_in_flight;
-                        facts.draining = env.draining->load(std::memory_order_relaxed);
-                        // This request itself is in flight too; report the others.
-                        facts.requests_in_flight = std::max(0, env.in_flight->total() - 1);
-                        facts.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(
-                                             clock::now() - env.started)
-                                             .count();
-                        auto [status, body] = health_json(facts, cred, *total);
-                        respond(self, status, std::move(body));
+                        if (--*remaining == 0)
+                          then(cred, *total);
                       },
                       on_actor_error(self, "upstream pool"));
           },
           on_actor_error(self, "credential actor"));
+}
+
+/// Requests in flight besides the one asking (/health or /metrics is in flight too).
+int others_in_flight(const session_env &env) {
+  return std::max(0, env.in_flight->total() - 1);
+}
+
+void serve_health(state_ptr self) {
+  gather_status(self, [self](const credential_status &cred, const pool_status &pools) {
+    auto &env = *self->state.env;
+    health_facts facts;
+    facts.mode = env.mode;
+    facts.upstream = env.upstream.to_string();
+    facts.capacity = env.capacity;
+    facts.max_in_flight = env.max_in_flight;
+    facts.draining = env.draining->load(std::memory_order_relaxed);
+    facts.requests_in_flight = others_in_flight(env);
+    facts.uptime_s =
+        std::chrono::duration_cast<std::chrono::seconds>(clock::now() - env.started).count();
+    facts.rate_limits = env.rate_limits->snapshot();
+    facts.rate_limits_updated_ms = env.rate_limits->updated_ms();
+    auto [status, body] = health_json(facts, cred, pools);
+    respond(self, status, std::move(body));
+  });
+}
+
+void serve_metrics(state_ptr self) {
+  gather_status(self, [self](const credential_status &cred, const pool_status &pools) {
+    auto &env = *self->state.env;
+    scrape_facts f;
+    f.oauth = cred.kind == "oauth";
+    f.credential_usable = cred.usable;
+    f.credential_expires_in_s = cred.expires_in_s;
+    f.refreshes_ok = cred.refreshes;
+    f.refreshes_failed = cred.refresh_failures;
+    f.pool_open = pools.open;
+    f.pool_idle = pools.idle;
+    f.pool_busy = pools.busy;
+    f.capacity = env.capacity;
+    f.max_in_flight = env.max_in_flight;
+    f.requests_in_flight = others_in_flight(env);
+    f.draining = env.draining->load(std::memory_order_relaxed);
+    f.rate_limits = env.rate_limits->snapshot();
+    auto text = env.metrics ? env.metrics->render(f) : std::string{};
+    self->state.outcome.status = 200;
+    write_then_end(self, [text = std::move(text)](client_link &c) {
+      return write_response(c, 200, text, "text/plain; version=0.0.4; charset=utf-8");
+    });
+  });
 }
 
 /// Fresh credentials pushed from the user's machine (the server checked the admin key).
@@ -280,10 +367,14 @@ void start(state_ptr self, incoming_request &&req) {
   case route::health:
     serve_health(self);
     break;
+  case route::metrics:
+    serve_metrics(self);
+    break;
   case route::messages:
   case route::count_tokens: {
     auto checked = check_message_body(st.req.headers[http::field::content_type], *st.req.body);
     if (auto *err = std::get_if<api_error>(&checked)) {
+      st.refused = "bad_request";
       fail(self, std::move(*err));
       break;
     }

@@ -8,6 +8,8 @@
 #include "actors/token_board.hpp"
 #include "io/in_flight.hpp"
 #include "io/server.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/rate_limits.hpp"
 #include "policy/request_check.hpp"
 #include "policy/url.hpp"
 
@@ -39,6 +41,8 @@ struct session_env {
   std::shared_ptr<in_flight_counter> in_flight;
   std::size_t max_in_flight = 0;
   std::shared_ptr<std::atomic<bool>> draining = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<proxy_metrics> metrics;
+  std::shared_ptr<rate_limit_board> rate_limits = std::make_shared<rate_limit_board>();
 };
 
 struct session_state {
@@ -53,7 +57,9 @@ struct session_state {
   relay_outcome outcome;
   api_error error; ///< set when the proxy itself answered with an error
   bool errored = false;
-  bool holds_client = false; ///< the server waits for us
+  const char *refused = "";    ///< why the proxy refused the request itself, for the metrics
+  bool stream_counted = false; ///< counted in the metrics' open streams
+  bool holds_client = false;   ///< the server waits for us
 
   /// Hands the connection back to the server, once. Also runs if the actor ends abnormally,
   /// so no connection waits forever on a session that is gone.

@@ -204,6 +204,7 @@ result<std::uint16_t> proxy_app::start() {
   env_->in_flight = std::make_shared<in_flight_counter>(contexts.size());
   // Each request in flight may hold a stream: more than the capacity could only fail later.
   env_->max_in_flight = cfg_.max_in_flight != 0 ? cfg_.max_in_flight : capacity_;
+  env_->metrics = std::make_shared<proxy_metrics>(contexts.size());
 
   server_options so;
   so.host = cfg_.host;
@@ -217,6 +218,8 @@ result<std::uint16_t> proxy_app::start() {
   so.log_requests = cfg_.log_requests;
   so.in_flight = env_->in_flight;
   so.max_in_flight = env_->max_in_flight;
+  so.metrics = env_->metrics;
+  so.metrics_without_key = is_loopback_host(cfg_.host);
   std::shared_ptr<const session_env> env = env_;
   next_session_.resize(contexts.size());
   // Runs on the client's network thread, so the session starts there too: the one spawned for

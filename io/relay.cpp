@@ -1,5 +1,6 @@
 #include "io/relay.hpp"
 
+#include "core/text.hpp"
 #include "policy/body_decoder.hpp"
 #include "policy/header_policy.hpp"
 #include "policy/retry_policy.hpp"
@@ -121,7 +122,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     if (!reused)
       if (auto err = co_await up.connect(p.connect_timeout)) {
         out.error = *err;
-        out.retry_reason = "connect"; // nothing was sent
+        out.failure = "connect"; // nothing was sent
         co_return false;
       }
     std::array<net::const_buffer, 2> request{net::buffer(p.head),
@@ -143,8 +144,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     }
     up.close();
     out.error = upstream_io_error(ec, "while sending the request", p.upstream_timeout);
-    if (ec != beast::error::timeout)
-      out.retry_reason = "reset";
+    out.failure = ec == beast::error::timeout ? "timeout" : "reset";
     co_return false;
   }
 
@@ -167,6 +167,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
   for (;;) {
     if (carry.size() >= buffer.size()) {
       up.close();
+      out.failure = "malformed";
       out.error = make_api_error(502, "the upstream's response head is too large");
       co_return false;
     }
@@ -182,9 +183,8 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
         out.error = client.is_cut_off()
                         ? cut_off_error()
                         : upstream_io_error(r.ec, "before answering", p.upstream_timeout);
-        // A reset may be retried; a timeout not: the upstream may still be working on it.
-        if (r.ec != beast::error::timeout && !client.is_cut_off())
-          out.retry_reason = "reset";
+        if (!client.is_cut_off())
+          out.failure = r.ec == beast::error::timeout ? "timeout" : "reset";
         co_return false;
       }
       fresh = r.bytes;
@@ -200,6 +200,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
       continue;
     if (ec) {
       up.close();
+      out.failure = "malformed";
       out.error = make_api_error(502, "the upstream sent a malformed response: " + ec.message());
       co_return false;
     }
@@ -218,13 +219,18 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
   std::string carry; // bytes read but not used yet: an incomplete head or chunk-size line
   std::optional<http::response_parser<http::empty_body>> parser;
   if (!co_await send_request(up, client, p, parser, carry, out)) {
-    if (p.may_retry && !out.retry_reason.empty())
-      plan_retry(out, out.retry_reason, backoff(p));
+    // Retried when the request cannot have been acted on, or the connection broke before an
+    // answer. Never after a timeout: the upstream may still be working on it.
+    if (p.may_retry && (out.failure == "connect" || out.failure == "reset"))
+      plan_retry(out, out.failure, backoff(p));
     co_return;
   }
   const auto &head = parser->get();
   out.status = head.result_int();
   out.upstream_request_id = std::string(head["request-id"]);
+  for (const auto &field : head)
+    if (is_rate_limit_header(field.name_string()))
+      out.rate_limits.emplace_back(ascii_lowered(field.name_string()), field.value());
   if (p.may_retry && retryable_status(out.status, head["x-should-retry"]))
     if (auto wait = retry_wait(head["retry-after"], head["retry-after-ms"], p.attempt,
                                p.retry_max_wait, jitter())) {
@@ -376,6 +382,7 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
     // The upstream broke off. A stream gets a well-formed error event and a proper end; any
     // other body can only be cut short, which the client notices by the closed connection.
     out.stream_broken = true;
+    out.failure = client.is_cut_off() ? "" : "stream_broken";
     up.close();
     if (sse && framer.mid_event()) {
       // Part of an event too large to hold already went out: anything that ended it would

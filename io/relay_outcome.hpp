@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace proxy {
 
@@ -16,8 +18,13 @@ struct relay_outcome {
     failed,       ///< no response from the upstream and nothing went to the client: see error
     retry,        ///< the attempt failed in a way worth retrying, and nothing went to the client
   } what = kind::failed;
-  std::string retry_reason;                ///< why (kind::retry): status_529, overloaded_event, ...
+  std::string retry_reason; ///< why (kind::retry): status_529, overloaded_event, connect, ...
   std::chrono::milliseconds retry_wait{0}; ///< how long to wait before the retry
+  /// What went wrong with the upstream, if anything: connect, reset, timeout, malformed or
+  /// stream_broken.
+  std::string failure;
+  /// The upstream's anthropic-ratelimit-* headers (names lower-case).
+  std::vector<std::pair<std::string, std::string>> rate_limits;
   api_error error;
   unsigned status = 0;
   bool upstream_reusable = false;

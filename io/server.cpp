@@ -135,6 +135,24 @@ task<> close_gracefully(client_link &link) {
   link.close();
 }
 
+/// Why the server refused a request, for the metrics.
+const char *refusal_reason(unsigned status, bool draining) {
+  switch (status) {
+  case 401:
+    return "auth";
+  case 404:
+  case 405:
+    return "not_found";
+  case 413:
+  case 431:
+    return "limits";
+  case 529:
+    return draining ? "draining" : "overload";
+  default:
+    return "bad_request";
+  }
+}
+
 /// One request counted as in flight while this lives.
 class in_flight_slot {
 public:
@@ -192,8 +210,19 @@ task<error_code> read_until(client_link &link, http::request_parser<http::string
 
 } // namespace
 
-void server::log_refusal(const std::string &request_id, const http::request_header<> &req,
+void server::log_refusal(std::size_t worker, const std::string &request_id,
+                         const http::request_header<> &req, std::string_view route_label,
                          const api_error &err, steady_clock::time_point received) {
+  auto elapsed = steady_clock::now() - received;
+  if (options_.metrics) {
+    request_sample m;
+    m.route = route_label;
+    m.method = http::to_string(req.method());
+    m.status = err.status;
+    m.duration_s = std::chrono::duration<double>(elapsed).count();
+    m.refused = refusal_reason(err.status, draining());
+    options_.metrics->record(worker, m);
+  }
   if (!options_.log_requests)
     return;
   request_record r;
@@ -201,8 +230,7 @@ void server::log_refusal(const std::string &request_id, const http::request_head
   r.method = req.method_string();
   r.path = req.target().substr(0, req.target().find('?'));
   r.status = err.status;
-  r.duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - received).count();
+  r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
   r.error = err.message;
   log_request(r);
 }
@@ -225,15 +253,15 @@ std::optional<api_error> server::refusal_for(route kind,
     auto key = req["x-admin-key"];
     if (!secure_equals(std::string_view(key.data(), key.size()), options_.admin_key))
       return make_api_error(401, "Invalid or missing x-admin-key");
-  } else if (kind != route::health && !options_.proxy_api_key.empty() &&
-             !client_key_matches(req, options_.proxy_api_key)) {
+  } else if (kind != route::health && !(kind == route::metrics && options_.metrics_without_key) &&
+             !options_.proxy_api_key.empty() && !client_key_matches(req, options_.proxy_api_key)) {
     return make_api_error(401, "Invalid, missing or ambiguous proxy API key (send it once, as "
                                "x-api-key or Authorization: Bearer)");
   }
   bool declares_body = parser.chunked() || parser.content_length().value_or(0) > 0;
   if (declares_body && !takes_body(kind))
     return make_api_error(400, "This route takes no request body");
-  if (kind != route::health) {
+  if (kind != route::health && kind != route::metrics) {
     if (draining())
       return make_api_error(529, "The proxy is shutting down; retry shortly");
     if (options_.max_in_flight != 0 &&
@@ -280,7 +308,7 @@ task<> server::serve(std::shared_ptr<client_link> link) {
         if (auto err = read_error(ec)) {
           link->keep_alive = false; // the rest of the stream cannot be trusted
           co_await write_error(*link, *err, request_id);
-          log_refusal(request_id, parser.get(), *err, received);
+          log_refusal(link->worker(), request_id, parser.get(), "unparsed", *err, received);
           co_await close_gracefully(*link);
           co_return;
         }
@@ -298,7 +326,7 @@ task<> server::serve(std::shared_ptr<client_link> link) {
         if (!parser.is_done() || refusal->status == 400 || refusal->status == 431)
           link->keep_alive = false; // an unread body, or a head not to be trusted
         bool sent = co_await write_error(*link, *refusal, request_id);
-        log_refusal(request_id, req, *refusal, received);
+        log_refusal(link->worker(), request_id, req, route_name(kind), *refusal, received);
         if (!sent)
           break;
         if (!link->keep_alive) { // the client's Connection: close and HTTP/1.0 too
@@ -325,7 +353,7 @@ task<> server::serve(std::shared_ptr<client_link> link) {
           if (auto err = read_error(ec)) {
             link->keep_alive = false;
             co_await write_error(*link, *err, request_id);
-            log_refusal(request_id, req, *err, received);
+            log_refusal(link->worker(), request_id, req, route_name(kind), *err, received);
             co_await close_gracefully(*link);
             co_return;
           }

@@ -6,6 +6,7 @@
 #include "io/client_link.hpp"
 #include "io/in_flight.hpp"
 #include "io/net.hpp"
+#include "metrics/metrics.hpp"
 #include "policy/request_check.hpp"
 
 #include <atomic>
@@ -29,8 +30,13 @@ struct server_options {
   bool log_requests = true;
   /// Requests admitted and not finished yet; the server counts them (one slot per thread).
   std::shared_ptr<in_flight_counter> in_flight;
-  /// Beyond this many requests in flight, an immediate 529 (0: no limit). /health is exempt.
+  /// Beyond this many requests in flight, an immediate 529 (0: no limit). /health and /metrics
+  /// are exempt.
   std::size_t max_in_flight = 0;
+  /// /metrics needs no proxy key (the proxy listens on loopback only).
+  bool metrics_without_key = false;
+  /// Where refusals are counted; may be null.
+  std::shared_ptr<proxy_metrics> metrics;
 };
 
 /// One request the server accepted, for the handler. The handler answers on `client` and calls
@@ -80,7 +86,9 @@ private:
                                        std::size_t fields);
   /// Runs `f` on every open connection, each on its own thread.
   template <class F> void for_each_link(F f);
-  void log_refusal(const std::string &request_id, const http::request_header<> &req,
+  /// Logs and counts a request the server answered itself, on network thread `worker`.
+  void log_refusal(std::size_t worker, const std::string &request_id,
+                   const http::request_header<> &req, std::string_view route_label,
                    const api_error &err, steady_clock::time_point received);
 
   std::vector<net::io_context *> workers_;

@@ -82,6 +82,11 @@ void append_number(std::string &out, std::uint64_t n) {
 
 } // namespace
 
+bool is_rate_limit_header(std::string_view name) {
+  constexpr std::string_view prefix = "anthropic-ratelimit-";
+  return name.size() > prefix.size() && iequals(name.substr(0, prefix.size()), prefix);
+}
+
 bool is_hop_by_hop(std::string_view name) {
   return hop_by_hop(http::string_to_field(name));
 }

@@ -20,6 +20,9 @@ namespace http = boost::beast::http;
 /// True for headers that describe one hop rather than the message (RFC 9110 7.6.1).
 bool is_hop_by_hop(std::string_view name);
 
+/// A header the upstream sends about its rate limits (anthropic-ratelimit-*).
+bool is_rate_limit_header(std::string_view name);
+
 /// The request head that goes upstream: start line, Host, the client's end-to-end headers
 /// unchanged, our credential, and Content-Length when there is a body. Dropped: hop-by-hop
 /// headers (and those the client's Connection header names), host, content-length, cookies,

@@ -35,6 +35,8 @@ route classify(boost::beast::http::verb method, std::string_view target, bool ad
   };
   if (path == "/health")
     return expect(verb::get, route::health);
+  if (path == "/metrics")
+    return expect(verb::get, route::metrics);
   if (path == "/admin/credentials")
     return admin_enabled ? expect(verb::post, route::admin_credentials) : route::not_found;
   if (path == "/v1/messages")
@@ -49,6 +51,28 @@ route classify(boost::beast::http::verb method, std::string_view target, bool ad
   return route::not_found;
 }
 
+const char *route_name(route r) {
+  switch (r) {
+  case route::health:
+    return "health";
+  case route::metrics:
+    return "metrics";
+  case route::messages:
+    return "messages";
+  case route::count_tokens:
+    return "count_tokens";
+  case route::models:
+    return "models";
+  case route::admin_credentials:
+    return "admin_credentials";
+  case route::not_found:
+    return "not_found";
+  case route::method_not_allowed:
+    return "method_not_allowed";
+  }
+  return "unknown";
+}
+
 bool takes_body(route r) {
   switch (r) {
   case route::messages:
@@ -56,6 +80,7 @@ bool takes_body(route r) {
   case route::admin_credentials:
     return true;
   case route::health:
+  case route::metrics:
   case route::models:
   case route::not_found:
   case route::method_not_allowed:

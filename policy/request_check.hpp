@@ -13,6 +13,7 @@ namespace proxy {
 
 enum class route {
   health,
+  metrics, ///< GET /metrics: the Prometheus text format
   messages,
   count_tokens,
   models,            ///< GET /v1/models and /v1/models/{id}: relayed as they are
@@ -27,6 +28,9 @@ enum class route {
 /// resolve differently never goes upstream. Without an admin key the admin route does not
 /// exist: not_found whatever the method.
 route classify(boost::beast::http::verb method, std::string_view target, bool admin_enabled);
+
+/// A short name for logs and metric labels: messages, count_tokens, models, health, ...
+const char *route_name(route r);
 
 /// "/" followed by non-empty segments of unreserved characters, none of them "." or "..".
 bool canonical_path(std::string_view path);

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
+#include <ctime>
 #include <functional>
 #include <future>
 #include <map>
@@ -484,11 +485,42 @@ private:
       r.res.set(http::field::cache_control, "no-cache");
       r.events = build_events(p);
       r.delay = delay;
+      set_rate_limits(c, r.res);
       return r;
     }
     r.how = mid_stream_fault ? reply::mode::partial_body : reply::mode::respond;
     r.res = json(c, 200, build_message_json(p));
+    set_rate_limits(c, r.res);
     return r;
+  }
+
+  /// The rate-limit headers the real API sends: the unified 5-hour and 7-day family for OAuth
+  /// (subscription) tokens, the requests/tokens family for API keys.
+  void set_rate_limits(const ctx &c, string_response &res) {
+    using std::chrono::system_clock;
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(system_clock::now().time_since_epoch())
+            .count();
+    const auto used = static_cast<long>(++rate_limited_requests_ % 4000);
+    if (!c.req[http::field::authorization].empty()) {
+      res.set("anthropic-ratelimit-unified-status", "allowed");
+      res.set("anthropic-ratelimit-unified-5h-utilization", std::to_string(used / 4000.0));
+      res.set("anthropic-ratelimit-unified-5h-reset", std::to_string(now + 3600));
+      res.set("anthropic-ratelimit-unified-7d-utilization", "0.5");
+      res.set("anthropic-ratelimit-unified-7d-reset", std::to_string(now + 3 * 86400));
+      return;
+    }
+    std::time_t reset = now + 60;
+    std::tm tm{};
+    gmtime_r(&reset, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    res.set("anthropic-ratelimit-requests-limit", "4000");
+    res.set("anthropic-ratelimit-requests-remaining", std::to_string(4000 - used));
+    res.set("anthropic-ratelimit-requests-reset", when);
+    res.set("anthropic-ratelimit-tokens-limit", "400000");
+    res.set("anthropic-ratelimit-tokens-remaining", std::to_string(400000 - used * 10));
+    res.set("anthropic-ratelimit-tokens-reset", when);
   }
 
   reply count_tokens(const ctx &c) {
@@ -630,6 +662,7 @@ private:
   token_registry &tokens_;
   std::uint64_t request_counter_ = 0;
   std::uint64_t message_counter_ = 0;
+  std::uint64_t rate_limited_requests_ = 0;
 };
 
 recorded_request record_of(const string_request &req) {

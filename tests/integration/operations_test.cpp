@@ -327,3 +327,62 @@ TEST_CASE("drain: a second signal exits at once") {
   CHECK(WIFEXITED(status));
   CHECK(d.proxy->output().find("\"forced\":true") != std::string::npos);
 }
+
+TEST_CASE("metrics: /metrics counts what happened, in the Prometheus text format") {
+  auto r = rig::with_api_key();
+  r->start_proxy();
+  REQUIRE(post_messages(r->port, message_body(true)).status == 200);
+  REQUIRE(post_messages(r->port, message_body(false)).status == 200);
+  REQUIRE(call(r->port, http::verb::get, "/nope").status == 404);
+  auto m = call(r->port, http::verb::get, "/metrics");
+  REQUIRE(m.status == 200);
+  CHECK(m.header("content-type").find("text/plain; version=0.0.4") == 0);
+  auto has = [&](const std::string &line) {
+    return m.body.find("\n" + line + "\n") != std::string::npos;
+  };
+  CHECK(has(R"(claude_proxy_requests_total{method="POST",route="messages",status="200"} 2)"));
+  CHECK(has(R"(claude_proxy_requests_total{method="GET",route="not_found",status="404"} 1)"));
+  CHECK(has(R"(claude_proxy_refused_total{reason="not_found"} 1)"));
+  CHECK(has(R"(claude_proxy_time_to_first_byte_seconds_count{stream="true"} 1)"));
+  CHECK(has(R"(claude_proxy_request_duration_seconds_count{stream="false"} 2)")); // and the 404
+  CHECK(has(R"(claude_proxy_streams_open 0)"));
+  CHECK(m.body.find(R"(claude_proxy_tokens_total{kind="output",model="claude-sonnet-4-6"})") !=
+        std::string::npos);
+  // The simulator's API-key rate-limit headers, as gauges and in /health.
+  CHECK(
+      has(R"(claude_proxy_upstream_ratelimit{header="anthropic-ratelimit-requests-limit"} 4000)"));
+  CHECK(m.body.find(
+            R"(claude_proxy_upstream_ratelimit{header="anthropic-ratelimit-requests-reset"})") !=
+        std::string::npos);
+  auto health = call(r->port, http::verb::get, "/health");
+  CHECK(health.body.find(R"("anthropic-ratelimit-requests-limit":"4000")") != std::string::npos);
+  CHECK(health.body.find(R"("rate_limits":{"updated":")") != std::string::npos);
+  // No secret in it.
+  CHECK(m.body.find(r->cfg.anthropic_api_key) == std::string::npos);
+}
+
+TEST_CASE("metrics: retries and upstream errors are counted by reason") {
+  scripted_attempts up({http_response(529, "retry-after: 0\r\n", error_json("overloaded_error")),
+                        http_response(200, "", ok_json)});
+  auto r = proxy_to(up.url());
+  r->start_proxy();
+  REQUIRE(post_messages(r->port, message_body(false)).status == 200);
+  auto m = call(r->port, http::verb::get, "/metrics").body;
+  CHECK(m.find("\nclaude_proxy_retries_total{reason=\"status_529\"} 1\n") != std::string::npos);
+  CHECK(m.find("\nclaude_proxy_upstream_errors_total{kind=\"http_529\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("metrics: open on loopback, behind the proxy key elsewhere") {
+  auto r = rig::with_api_key();
+  r->cfg.proxy_api_key = "proxy-key-for-metrics";
+  r->start_proxy(); // on 127.0.0.1
+  CHECK(call(r->port, http::verb::get, "/metrics").status == 200);
+
+  auto wide = rig::with_api_key();
+  wide->cfg.host = "0.0.0.0";
+  wide->cfg.proxy_api_key = "proxy-key-for-metrics";
+  wide->start_proxy();
+  CHECK(call(wide->port, http::verb::get, "/metrics").status == 401);
+  CHECK(call(wide->port, http::verb::get, "/metrics", "", {{"x-api-key", "proxy-key-for-metrics"}})
+            .status == 200);
+}

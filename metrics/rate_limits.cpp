@@ -1,0 +1,58 @@
+#include "metrics/rate_limits.hpp"
+
+#include "core/text.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+namespace proxy {
+
+void rate_limit_board::update(const header_pairs &headers, std::int64_t now_ms) {
+  if (headers.empty())
+    return;
+  std::lock_guard lock(mutex_);
+  for (const auto &[name, value] : headers) {
+    auto at =
+        std::lower_bound(latest_.begin(), latest_.end(), name,
+                         [](const auto &entry, const std::string &n) { return entry.first < n; });
+    if (at != latest_.end() && at->first == name)
+      at->second = value;
+    else if (latest_.size() < 64) // the upstream names them; a bound all the same
+      latest_.insert(at, {name, value});
+  }
+  updated_ms_ = now_ms;
+}
+
+header_pairs rate_limit_board::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return latest_;
+}
+
+std::int64_t rate_limit_board::updated_ms() const {
+  std::lock_guard lock(mutex_);
+  return updated_ms_;
+}
+
+bool rate_limit_number(std::string_view value, double &out) {
+  value = trim(value);
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (!value.empty() && ec == std::errc() && end == value.data() + value.size())
+    return std::isfinite(out);
+  // RFC 3339 in UTC, as the upstream sends it: 2026-11-24T17:00:00Z (fractions ignored).
+  std::tm tm{};
+  std::string text(value);
+  const char *rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest)
+    return false;
+  if (*rest == '.')
+    while (*++rest >= '0' && *rest <= '9') {
+    }
+  if (std::string_view(rest) != "Z" && std::string_view(rest) != "+00:00")
+    return false;
+  out = static_cast<double>(::timegm(&tm));
+  return true;
+}
+
+} // namespace proxy
