@@ -30,7 +30,10 @@ RUN apt-get update \
 COPY --from=build /src/build/claude-proxy /usr/local/bin/claude-proxy
 USER claude-proxy
 # Cloudflare Containers reach the app on 8080; listen on every interface inside the container.
-ENV HOST=0.0.0.0 PORT=8080
+# Streams get a keep-alive comment after 15 quiet seconds (Cloudflare cuts idle connections at
+# about 100 s), and a SIGTERM (sleep, rollout) lets streams in flight finish for up to 14
+# minutes: Cloudflare allows 15 before SIGKILL.
+ENV HOST=0.0.0.0 PORT=8080 SSE_KEEPALIVE_SECONDS=15 DRAIN_TIMEOUT_SECONDS=840
 EXPOSE 8080
 # The binary probes its own /health: no curl in the image.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \

@@ -424,8 +424,8 @@ task<relay_outcome> relay(std::shared_ptr<upstream_connection> up,
                           std::shared_ptr<client_link> client, const relay_params &p) {
   relay_outcome out;
   if (client->is_cut_off())
-    out.error = cut_off_error(); // shutting down: no new upstream request
-  else
+    out.error = cut_off_error();   // shutting down: no new upstream request
+  else if (!client->input_ended()) // (a client may leave while a retry waits)
     co_await exchange(*up, *client, p, out);
   client->on_input_end({});
   out.client_gone = out.client_gone || client->input_ended();

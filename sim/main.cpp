@@ -1,5 +1,6 @@
 // upstream-sim: runs the Anthropic API simulator as a standalone process for tests and demos.
 
+#include "sim/scenarios.hpp"
 #include "sim/simulator.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -14,6 +15,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -32,6 +34,9 @@ constexpr std::string_view k_usage =
   --text-chunks N                text_delta events per text block (default 4)
   --chunk-size N                 characters per text_delta (default 12)
   --access-token-lifetime S      lifetime of issued OAuth access tokens (default 3600)
+  --random-fault FAULT:P         answer Messages requests with x-sim-fault FAULT with
+                                 probability P (repeatable; e.g. reset-mid-stream:0.05,
+                                 status=529:0.05)
   --issue-tokens FILE            issue a token pair at start and write it to FILE as
                                  Claude Code credentials (mode 0600)
   --exit-on-stdin-eof            exit when standard input closes (a parent process that
@@ -131,6 +136,20 @@ int main(int argc, char **argv) {
       long s = 0;
       ok = parse_number(value, s) && s >= 0;
       opts.access_token_lifetime = std::chrono::seconds(s);
+    } else if (arg == "--random-fault") {
+      const auto colon = value.rfind(':');
+      double p = -1;
+      if (colon != std::string_view::npos) {
+        const std::string number(value.substr(colon + 1));
+        char *end = nullptr;
+        p = std::strtod(number.c_str(), &end);
+        ok = end && *end == '\0' && p >= 0 && p <= 1 &&
+             sim::parse_fault(value.substr(0, colon)).has_value();
+      } else {
+        ok = false;
+      }
+      if (ok)
+        opts.random_faults.emplace_back(std::string(value.substr(0, colon)), p);
     } else if (arg == "--issue-tokens") {
       credentials_file = std::string(value);
     } else {

@@ -268,7 +268,10 @@ public:
   reply handle(const string_request &req, std::uint64_t connection_id) {
     const ctx c{req, "req_sim_" + std::to_string(++request_counter_), connection_id};
 
-    const auto f = parse_fault(req["x-sim-fault"]);
+    auto f = parse_fault(req["x-sim-fault"]);
+    if (f && f->what == fault::kind::none && !opts_.random_faults.empty() &&
+        req.target().starts_with("/v1/messages") && !req.target().starts_with("/v1/messages/"))
+      f = draw_fault();
     if (!f)
       return answer(error(c, 400, "invalid_request_error",
                           "x-sim-fault: expected status=<code>[;retry-after=<s>], "
@@ -494,6 +497,17 @@ private:
     return r;
   }
 
+  /// A fault drawn from opts_.random_faults (checked valid at start), or none.
+  std::optional<fault> draw_fault() {
+    double x = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    for (const auto &[spec, probability] : opts_.random_faults) {
+      if (x < probability)
+        return parse_fault(spec);
+      x -= probability;
+    }
+    return fault{};
+  }
+
   /// The rate-limit headers the real API sends: the unified 5-hour and 7-day family for OAuth
   /// (subscription) tokens, the requests/tokens family for API keys.
   void set_rate_limits(const ctx &c, string_response &res) {
@@ -663,6 +677,7 @@ private:
   std::uint64_t request_counter_ = 0;
   std::uint64_t message_counter_ = 0;
   std::uint64_t rate_limited_requests_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
 };
 
 recorded_request record_of(const string_request &req) {

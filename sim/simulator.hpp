@@ -29,6 +29,9 @@ struct options {
   std::size_t chunk_size = 12;              // characters per text_delta
   std::chrono::seconds access_token_lifetime{3600};
   bool record = true; // keep every request and response for requests(); off for long runs
+  // Faults drawn at random for Messages requests that ask for none: each is an x-sim-fault value
+  // and the probability of drawing it (for soak runs).
+  std::vector<std::pair<std::string, double>> random_faults;
 };
 
 struct recorded_request {
