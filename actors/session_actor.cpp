@@ -145,6 +145,7 @@ void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
   p.may_retry = st.retries < st.env->retries;
   p.attempt = st.retries;
   p.retry_max_wait = st.env->retry_max_wait;
+  p.rate_limits = st.env->rate_limits.get();
   // The connection's own coroutine runs the relay; the outcome comes back as a message.
   auto me = caf::actor_cast<session_actor>(self);
   st.req.client->submit(
@@ -227,7 +228,6 @@ void on_relay_done(state_ptr self, relay_outcome &outcome,
   auto &pool = st.env->pools[conn->worker() % st.env->pools.size()];
   self->send(pool, release_atom::value, std::move(conn), outcome.upstream_reusable);
   st.outcome = std::move(outcome);
-  st.env->rate_limits->update(st.outcome.rate_limits, unix_now_ms());
   if (st.env->metrics) {
     const auto &o = st.outcome;
     if (!o.failure.empty())

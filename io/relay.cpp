@@ -1,5 +1,6 @@
 #include "io/relay.hpp"
 
+#include "core/clock.hpp"
 #include "core/text.hpp"
 #include "policy/body_decoder.hpp"
 #include "policy/header_policy.hpp"
@@ -228,9 +229,13 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
   const auto &head = parser->get();
   out.status = head.result_int();
   out.upstream_request_id = std::string(head["request-id"]);
-  for (const auto &field : head)
-    if (is_rate_limit_header(field.name_string()))
-      out.rate_limits.emplace_back(ascii_lowered(field.name_string()), field.value());
+  if (p.rate_limits) {
+    header_pairs limits; // handed on now: a long stream holds no copy
+    for (const auto &field : head)
+      if (is_rate_limit_header(field.name_string()))
+        limits.emplace_back(ascii_lowered(field.name_string()), field.value());
+    p.rate_limits->update(limits, unix_now_ms());
+  }
   if (p.may_retry && retryable_status(out.status, head["x-should-retry"]))
     if (auto wait = retry_wait(head["retry-after"], head["retry-after-ms"], p.attempt,
                                p.retry_max_wait, jitter())) {

@@ -3,6 +3,7 @@
 #include "io/client_link.hpp"
 #include "io/relay_outcome.hpp"
 #include "io/upstream_connection.hpp"
+#include "metrics/rate_limits.hpp"
 
 #include <chrono>
 #include <memory>
@@ -25,6 +26,8 @@ struct relay_params {
   bool may_retry = false;
   int attempt = 0; ///< retries done so far
   std::chrono::milliseconds retry_max_wait{10'000};
+  /// Where the upstream's anthropic-ratelimit-* headers go as they arrive; may be null.
+  rate_limit_board *rate_limits = nullptr;
   /// An SSE comment goes to the client when the upstream has been quiet this long; 0 = never.
   std::chrono::seconds keepalive{0};
 };

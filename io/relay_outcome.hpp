@@ -6,8 +6,6 @@
 
 #include <chrono>
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace proxy {
 
@@ -23,8 +21,6 @@ struct relay_outcome {
   /// What went wrong with the upstream, if anything: connect, reset, timeout, malformed or
   /// stream_broken.
   std::string failure;
-  /// The upstream's anthropic-ratelimit-* headers (names lower-case).
-  std::vector<std::pair<std::string, std::string>> rate_limits;
   api_error error;
   unsigned status = 0;
   bool upstream_reusable = false;
