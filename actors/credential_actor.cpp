@@ -111,6 +111,9 @@ void answer_waiters(state_ptr self, const token_reply &reply) {
 
 /// The refresh is over (done, moot or failed): publish the outcome and answer everyone waiting.
 void end_refresh(state_ptr self, const token_reply &reply) {
+  // The file's lock is released by the save; a refresh that saved nothing releases it here.
+  if (self->state.setup.store)
+    self->send(self->state.setup.store, unlock_atom::value);
   self->state.refreshing = false;
   publish(self);
   answer_waiters(self, reply);
@@ -270,6 +273,15 @@ void start_refresh(state_ptr self, std::string rejected) {
       .then(
           [self, rejected, generation](file_reply &r) {
             auto &st = self->state;
+            if (!r.locked) {
+              // Another process is refreshing (or cannot finish): spending the refresh token
+              // now could log one of us out. Serve with what we have and try again later.
+              st.last_error = "could not lock the credentials file: " + r.error;
+              log_storage_error(st.last_error);
+              st.retry_at_ms = now(st) + 5000;
+              end_refresh(self, fallback_reply(st));
+              return;
+            }
             if (r.ok && generation == st.generation)
               if (auto stored = parse_claude_credentials(r.text);
                   stored && stored->access_token != st.setup.tokens.access_token &&
@@ -278,7 +290,12 @@ void start_refresh(state_ptr self, std::string rejected) {
             remember_secrets(st);
             grant_if_needed(self, rejected);
           },
-          [self, rejected](caf::error &) { grant_if_needed(self, rejected); });
+          [self](caf::error &e) {
+            auto &st = self->state;
+            st.last_error = "the credential store did not answer: " + self->system().render(e);
+            st.retry_at_ms = now(st) + 5000;
+            end_refresh(self, fallback_reply(st));
+          });
 }
 
 /// Asks for a token that is fresh enough, refreshing first when it is due (or was rejected).

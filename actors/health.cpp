@@ -1,6 +1,7 @@
 #include "actors/health.hpp"
 
 #include "core/json.hpp"
+#include "policy/quota_policy.hpp"
 
 #include <ctime>
 
@@ -48,6 +49,26 @@ health_json(const health_facts &facts, const credential_status &cred, const pool
     else
       json_string(w, cred.last_error);
     json_field(w, "refreshes", cred.refreshes);
+    // Where the credential stands with the upstream's quota: shown, never worked around.
+    json_key(w, "quota");
+    w.StartObject();
+    using q = quota_state::kind;
+    const auto &quota = facts.quota;
+    json_field(w, "state",
+               quota.state == q::extra_usage_required ? "extra_usage_required"
+               : quota.state == q::plan_limit_reached ? "plan_limit_reached"
+                                                      : "ok");
+    if (quota.state == q::extra_usage_required)
+      json_field(w, "hint", extra_usage_hint);
+    else if (quota.state == q::plan_limit_reached)
+      json_field(w, "hint", plan_limit_hint);
+    json_field(w, "extra_usage_refusals", quota.extra_usage_refusals);
+    json_key(w, "last_refusal");
+    if (quota.last_refusal_ms)
+      json_string(w, iso8601(quota.last_refusal_ms));
+    else
+      w.Null();
+    w.EndObject();
     w.EndObject();
     json_key(w, "upstream");
     w.StartObject();

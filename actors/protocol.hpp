@@ -30,6 +30,7 @@ using lease_atom = caf::atom_constant<caf::atom("lease")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using save_atom = caf::atom_constant<caf::atom("save")>;
+using unlock_atom = caf::atom_constant<caf::atom("unlock")>;
 using relay_done_atom = caf::atom_constant<caf::atom("relaydone")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using written_atom = caf::atom_constant<caf::atom("written")>;
@@ -79,8 +80,9 @@ using credential_actor = caf::typed_actor<
 
 struct file_reply {
   bool ok = false;
-  std::string text;  ///< the file's content
-  std::string error; ///< why it could not be read
+  bool locked = false; ///< the lock is held (until the save or unlock that follows)
+  std::string text;    ///< the file's content
+  std::string error;   ///< why it could not be locked or read
 };
 
 struct save_reply {
@@ -88,13 +90,17 @@ struct save_reply {
   std::string json;  ///< the credentials document written (other keys kept)
 };
 
-/// The credentials file: blocking work (reads, durable writes with fsync), on a thread of its own.
+/// The credentials file: blocking work (locks, reads, durable writes with fsync), on a thread of
+/// its own.
 using store_actor = caf::typed_actor<
-    /// Reads the file.
+    /// Takes the lock beside the file (waiting a bounded time for another process), then reads
+    /// the file. The lock is held until the next save or unlock.
     caf::replies_to<load_atom>::with<file_reply>,
     /// Writes tokens into the file durably, keeping its other keys; `base` is the document to
-    /// start from when the file cannot be read.
-    caf::replies_to<save_atom, oauth_tokens, std::string>::with<save_reply>>;
+    /// start from when the file cannot be read. Then releases the lock.
+    caf::replies_to<save_atom, oauth_tokens, std::string>::with<save_reply>,
+    /// Releases the lock, if held (a refresh that wrote nothing).
+    caf::reacts_to<unlock_atom>>;
 
 // -- the upstream pool actors (one per network thread) ----------------------------------------
 

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "io/relay.hpp"
 #include "policy/header_policy.hpp"
+#include "policy/quota_policy.hpp"
 
 namespace proxy {
 namespace {
@@ -83,6 +84,8 @@ void log_and_end(state_ptr self) {
       r.flags[flags++] = "client_gone";
     if (o.stream_broken)
       r.flags[flags++] = "stream_broken";
+    if (st.extra_usage_refusal)
+      r.flags[flags++] = "extra_usage_refusal";
     if (st.errored)
       r.error = st.error.message;
     log_request(r);
@@ -222,6 +225,24 @@ void get_token(state_ptr self) {
             on_actor_error(self, "credential actor"));
 }
 
+/// What the answer says about the credential's standing with the upstream's quota.
+void note_quota(state_ptr self) {
+  auto &st = self->state;
+  const auto &o = st.outcome;
+  auto &board = *st.env->rate_limits;
+  if (is_extra_usage_refusal(o.status, o.upstream_error.type, o.upstream_error.message)) {
+    st.extra_usage_refusal = true;
+    if (board.note_extra_usage_refusal(unix_now_ms()))
+      log_event("quota", [&](json_writer &w) {
+        json_field(w, "state", "extra_usage_required");
+        json_field(w, "upstream_message", o.upstream_error.message);
+        json_field(w, "hint", extra_usage_hint);
+      });
+  } else if (o.what == relay_outcome::kind::relayed && o.status / 100 == 2) {
+    board.note_success();
+  }
+}
+
 void on_relay_done(state_ptr self, relay_outcome &outcome,
                    std::shared_ptr<upstream_connection> &conn) {
   auto &st = self->state;
@@ -235,6 +256,7 @@ void on_relay_done(state_ptr self, relay_outcome &outcome,
     else if (o.status == 429 || o.status >= 500)
       st.env->metrics->upstream_error("http_" + std::to_string(o.status));
   }
+  note_quota(self);
   using kind = relay_outcome::kind;
   if (st.outcome.what == kind::unauthorized && !st.retried && !st.outcome.client_gone) {
     // The token was revoked or expired early: one forced refresh, one retry.
@@ -303,6 +325,7 @@ void serve_health(state_ptr self) {
         std::chrono::duration_cast<std::chrono::seconds>(clock::now() - env.started).count();
     facts.rate_limits = env.rate_limits->snapshot();
     facts.rate_limits_updated_ms = env.rate_limits->updated_ms();
+    facts.quota = env.rate_limits->quota();
     auto [status, body] = health_json(facts, cred, pools);
     respond(self, status, std::move(body));
   });
@@ -325,6 +348,7 @@ void serve_metrics(state_ptr self) {
     f.requests_in_flight = others_in_flight(env);
     f.draining = env.draining->load(std::memory_order_relaxed);
     f.rate_limits = env.rate_limits->snapshot();
+    f.quota = env.rate_limits->quota();
     auto text = env.metrics ? env.metrics->render(f) : std::string{};
     self->state.outcome.status = 200;
     write_then_end(self, [text = std::move(text)](client_link &c) {
@@ -371,7 +395,8 @@ void start(state_ptr self, incoming_request &&req) {
     serve_metrics(self);
     break;
   case route::messages:
-  case route::count_tokens: {
+  case route::count_tokens:
+  case route::chat_completions: { // OpenAI's shape has a model and messages too
     auto checked = check_message_body(st.req.headers[http::field::content_type], *st.req.body);
     if (auto *err = std::get_if<api_error>(&checked)) {
       st.refused = "bad_request";

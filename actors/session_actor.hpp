@@ -57,9 +57,10 @@ struct session_state {
   relay_outcome outcome;
   api_error error; ///< set when the proxy itself answered with an error
   bool errored = false;
-  const char *refused = "";    ///< why the proxy refused the request itself, for the metrics
-  bool stream_counted = false; ///< counted in the metrics' open streams
-  bool holds_client = false;   ///< the server waits for us
+  const char *refused = "";         ///< why the proxy refused the request itself, for the metrics
+  bool stream_counted = false;      ///< counted in the metrics' open streams
+  bool extra_usage_refusal = false; ///< the upstream refused third-party subscription use
+  bool holds_client = false;        ///< the server waits for us
 
   /// Hands the connection back to the server, once. Also runs if the actor ends abnormally,
   /// so no connection waits forever on a session that is gone.

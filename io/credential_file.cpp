@@ -1,6 +1,7 @@
 #include "io/credential_file.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace proxy {
 namespace {
@@ -66,6 +68,42 @@ result<done> write_file_durably(const std::string &path, const std::string &cont
     ::close(dfd);
   }
   return done{};
+}
+
+result<file_lock> file_lock::acquire(const std::string &path, std::chrono::milliseconds timeout) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return os_failure("cannot open the lock file", path);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+      return file_lock(fd);
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      auto f = os_failure("cannot lock", path);
+      ::close(fd);
+      return f;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::close(fd);
+      return failure{"another process held the lock on " + path + " for over " +
+                     std::to_string(timeout.count() / 1000) + " s"};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+file_lock &file_lock::operator=(file_lock &&other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+file_lock::~file_lock() {
+  if (fd_ >= 0)
+    ::close(fd_); // closing the last descriptor releases the flock
 }
 
 } // namespace proxy

@@ -419,8 +419,10 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
   }
   if (sse)
     out.usage = framer.usage();
-  else if (json)
+  else if (json && out.status < 400)
     read_usage_json(captured, out.usage);
+  else if (json)
+    out.upstream_error = error_of(captured);
 }
 
 } // namespace

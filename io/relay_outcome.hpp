@@ -28,6 +28,7 @@ struct relay_outcome {
   bool stream_broken = false; ///< the upstream died mid-body
   proxy::usage usage;
   std::string upstream_request_id;
+  upstream_error_fields upstream_error; ///< the type and message of an error answer (JSON)
   std::chrono::steady_clock::time_point first_byte{}; ///< when the client got its first byte
 };
 

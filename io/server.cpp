@@ -244,8 +244,11 @@ std::optional<api_error> server::refusal_for(route kind,
   if (fields > options_.max_header_fields)
     return make_api_error(431, "Request has more than " +
                                    std::to_string(options_.max_header_fields) + " header fields");
-  if (kind == route::not_found)
-    return make_api_error(404, "Not found: " + utf8_prefix(req.target(), 200));
+  if (kind == route::not_found) {
+    auto scheme = iequals(req["x-forwarded-proto"], "https") ? "https://" : "http://";
+    return make_api_error(
+        404, not_found_message(req.target(), scheme + std::string(req[http::field::host])));
+  }
   if (kind == route::method_not_allowed)
     return make_api_error(405, "Method " + utf8_prefix(req.method_string(), 20) +
                                    " is not allowed on this path");

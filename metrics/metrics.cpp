@@ -190,6 +190,23 @@ std::string proxy_metrics::render(const scrape_facts &f) const {
     add(std::move(expiry));
   }
 
+  scraped_family refusals("claude_proxy_extra_usage_refusals_total",
+                          "Requests the upstream refused as third-party use of a subscription "
+                          "credential (extra usage needed)",
+                          MetricType::Counter);
+  refusals.add(static_cast<double>(f.quota.extra_usage_refusals));
+  add(std::move(refusals));
+  scraped_family quota("claude_proxy_quota_state",
+                       "1 for the credential's quota state: ok, extra_usage_required or "
+                       "plan_limit_reached",
+                       MetricType::Gauge);
+  using q = quota_state::kind;
+  for (auto [state, name] :
+       {std::pair{q::ok, "ok"}, std::pair{q::extra_usage_required, "extra_usage_required"},
+        std::pair{q::plan_limit_reached, "plan_limit_reached"}})
+    quota.add(f.quota.state == state ? 1 : 0, {{"state", name}});
+  add(std::move(quota));
+
   scraped_family numbers("claude_proxy_upstream_ratelimit",
                          "The upstream's latest anthropic-ratelimit-* values (reset times as Unix "
                          "seconds)",

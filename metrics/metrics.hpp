@@ -47,6 +47,7 @@ struct scrape_facts {
   int requests_in_flight = 0;
   bool draining = false;
   header_pairs rate_limits; ///< the upstream's latest anthropic-ratelimit-* values
+  quota_state quota;
 };
 
 class proxy_metrics {

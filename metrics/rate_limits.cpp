@@ -1,5 +1,6 @@
 #include "metrics/rate_limits.hpp"
 
+#include "core/clock.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -33,6 +34,35 @@ header_pairs rate_limit_board::snapshot() const {
 std::int64_t rate_limit_board::updated_ms() const {
   std::lock_guard lock(mutex_);
   return updated_ms_;
+}
+
+bool rate_limit_board::note_extra_usage_refusal(std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  bool changed =
+      refusals_.load(std::memory_order_relaxed) == 0 || last_success_ms_ > last_refusal_ms_;
+  refusals_.fetch_add(1, std::memory_order_relaxed);
+  last_refusal_ms_ = now_ms;
+  return changed;
+}
+
+void rate_limit_board::note_success_slow() {
+  std::lock_guard lock(mutex_);
+  last_success_ms_ = std::max(last_success_ms_, unix_now_ms());
+}
+
+quota_state rate_limit_board::quota() const {
+  std::lock_guard lock(mutex_);
+  quota_state q;
+  q.extra_usage_refusals = refusals_.load(std::memory_order_relaxed);
+  q.last_refusal_ms = last_refusal_ms_;
+  auto status = std::find_if(latest_.begin(), latest_.end(), [](const auto &entry) {
+    return entry.first == "anthropic-ratelimit-unified-status";
+  });
+  if (q.extra_usage_refusals > 0 && last_refusal_ms_ >= last_success_ms_)
+    q.state = quota_state::kind::extra_usage_required;
+  else if (status != latest_.end() && iequals(trim(status->second), "rejected"))
+    q.state = quota_state::kind::plan_limit_reached;
+  return q;
 }
 
 bool rate_limit_number(std::string_view value, double &out) {

@@ -1,7 +1,10 @@
 #pragma once
-// The upstream's latest rate-limit headers (anthropic-ratelimit-*): API keys get the
-// requests/tokens families, subscription credentials the unified 5-hour and 7-day ones. Each
-// answer that carries them replaces what was known, header by header. Shared by every thread.
+// What the upstream says about the credential's limits. Its latest rate-limit headers
+// (anthropic-ratelimit-*): API keys get the requests/tokens families, subscription credentials
+// the unified 5-hour and 7-day ones; each answer that carries them replaces what was known,
+// header by header. And its refusals of third-party use of a subscription credential. Shared
+// by every thread.
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -13,6 +16,17 @@ namespace proxy {
 
 using header_pairs = std::vector<std::pair<std::string, std::string>>;
 
+/// Where the credential stands with the upstream's quota.
+struct quota_state {
+  enum class kind {
+    ok,
+    extra_usage_required, ///< refused as third-party use of a subscription, not since served
+    plan_limit_reached,   ///< anthropic-ratelimit-unified-status: rejected
+  } state = kind::ok;
+  std::int64_t extra_usage_refusals = 0;
+  std::int64_t last_refusal_ms = 0; ///< 0: never
+};
+
 class rate_limit_board {
 public:
   /// Lower-case names; values as sent.
@@ -21,7 +35,22 @@ public:
   header_pairs snapshot() const;
   std::int64_t updated_ms() const;
 
+  /// The upstream refused a request as third-party use of a subscription credential. True when
+  /// this changes the state (worth a log line).
+  bool note_extra_usage_refusal(std::int64_t now_ms);
+  /// A request was served: a refusal before it no longer describes the credential. Costs one
+  /// relaxed load until a refusal happened.
+  void note_success() {
+    if (refusals_.load(std::memory_order_relaxed) > 0)
+      note_success_slow();
+  }
+  quota_state quota() const;
+
 private:
+  void note_success_slow();
+
+  std::atomic<std::int64_t> refusals_{0};
+  std::int64_t last_refusal_ms_ = 0, last_success_ms_ = 0; ///< under mutex_
   mutable std::mutex mutex_;
   header_pairs latest_;
   std::int64_t updated_ms_ = 0;

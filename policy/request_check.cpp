@@ -1,5 +1,7 @@
 #include "policy/request_check.hpp"
 
+#include "core/text.hpp"
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
@@ -43,12 +45,37 @@ route classify(boost::beast::http::verb method, std::string_view target, bool ad
     return expect(verb::post, route::messages);
   if (path == "/v1/messages/count_tokens")
     return expect(verb::post, route::count_tokens);
+  if (path == "/v1/chat/completions")
+    return expect(verb::post, route::chat_completions);
   constexpr std::string_view models = "/v1/models/";
   if (path == models.substr(0, models.size() - 1) ||
       (path.substr(0, models.size()) == models &&
        path.find('/', models.size()) == std::string_view::npos))
     return expect(verb::get, route::models);
   return route::not_found;
+}
+
+std::string not_found_message(std::string_view target, std::string_view origin) {
+  auto path = target.substr(0, target.find('?'));
+  std::string message = "Not found: " + utf8_prefix(path, 200);
+  auto starts = [&](std::string_view prefix) {
+    return path == prefix || path.substr(0, prefix.size() + 1) == std::string(prefix) + "/";
+  };
+  std::string base(origin);
+  if (starts("/v1/v1")) {
+    message += ". The client added /v1 to a base URL that already ends in /v1: for this client "
+               "use the base URL " +
+               base + " (without /v1).";
+  } else if (starts("/messages") || starts("/models") || starts("/chat/completions") ||
+             starts("/complete")) {
+    message += ". This proxy serves the Anthropic API under /v1: use the base URL " + base +
+               "/v1 for clients that expect it there (opencode, the Vercel AI SDK, the openai "
+               "SDK), or " +
+               base +
+               " for clients that add /v1 themselves (the official Anthropic SDKs, Claude "
+               "Code, LangChain).";
+  }
+  return message;
 }
 
 const char *route_name(route r) {
@@ -63,6 +90,8 @@ const char *route_name(route r) {
     return "count_tokens";
   case route::models:
     return "models";
+  case route::chat_completions:
+    return "chat_completions";
   case route::admin_credentials:
     return "admin_credentials";
   case route::not_found:
@@ -77,6 +106,7 @@ bool takes_body(route r) {
   switch (r) {
   case route::messages:
   case route::count_tokens:
+  case route::chat_completions:
   case route::admin_credentials:
     return true;
   case route::health:

@@ -17,6 +17,7 @@ enum class route {
   messages,
   count_tokens,
   models,            ///< GET /v1/models and /v1/models/{id}: relayed as they are
+  chat_completions,  ///< POST /v1/chat/completions: the upstream's OpenAI-compatible endpoint
   admin_credentials, ///< POST /admin/credentials: fresh OAuth credentials pushed in
   not_found,
   method_not_allowed,
@@ -28,6 +29,12 @@ enum class route {
 /// resolve differently never goes upstream. Without an admin key the admin route does not
 /// exist: not_found whatever the method.
 route classify(boost::beast::http::verb method, std::string_view target, bool admin_enabled);
+
+/// The 404 message for a path no route serves. For the usual base-URL mistakes (a path that
+/// lacks /v1, or has it twice) it says which base URL to use, for both kinds of client: those
+/// that add /v1 themselves and those that need it in the base URL. `origin` is how the client
+/// reached the proxy ("http://host:port").
+std::string not_found_message(std::string_view target, std::string_view origin);
 
 /// A short name for logs and metric labels: messages, count_tokens, models, health, ...
 const char *route_name(route r);
@@ -45,8 +52,8 @@ struct message_facts {
   bool stream = false;
 };
 
-/// Checks a Messages or count_tokens body: JSON content type, a JSON object, a non-empty string
-/// `model`, an array `messages`. Everything else is the upstream's to judge.
+/// Checks a Messages, count_tokens or chat completions body: JSON content type, a JSON object, a
+/// non-empty string `model`, an array `messages`. Everything else is the upstream's to judge.
 std::variant<message_facts, api_error> check_message_body(std::string_view content_type,
                                                           std::string_view body);
 

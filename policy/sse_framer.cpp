@@ -138,18 +138,24 @@ void read_usage_json(std::string_view json, usage &u) {
     u = found;
 }
 
-std::string error_type_of(std::string_view json) {
+upstream_error_fields error_of(std::string_view json) {
+  upstream_error_fields out;
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject())
-    return {};
+    return out;
   auto error = doc.FindMember("error");
   if (error == doc.MemberEnd() || !error->value.IsObject())
-    return {};
-  auto type = error->value.FindMember("type");
-  if (type == error->value.MemberEnd() || !type->value.IsString())
-    return {};
-  return std::string(type->value.GetString(), type->value.GetStringLength());
+    return out;
+  auto field = [&](const char *name) {
+    auto m = error->value.FindMember(name);
+    return m != error->value.MemberEnd() && m->value.IsString()
+               ? std::string(m->value.GetString(), m->value.GetStringLength())
+               : std::string{};
+  };
+  out.type = field("type");
+  out.message = field("message");
+  return out;
 }
 
 std::string_view sse_framer::feed(std::string_view bytes) {

@@ -18,8 +18,14 @@ struct usage {
   std::int64_t cache_creation_input_tokens = 0;
 };
 
-/// error.type of an Anthropic error body, or "" when it is not one.
-std::string error_type_of(std::string_view json);
+/// error.type and error.message of an Anthropic error body; empty when it is not one.
+struct upstream_error_fields {
+  std::string type, message;
+};
+upstream_error_fields error_of(std::string_view json);
+inline std::string error_type_of(std::string_view json) {
+  return error_of(json).type;
+}
 
 /// Reads usage from a message object or from a message_delta's `usage`; fields absent stay as
 /// they were. Used for non-stream bodies as well.

@@ -262,7 +262,9 @@ std::string_view scenario_name(scenario s) {
 std::string sse_event::wire() const {
   std::string out;
   out.reserve(type.size() + data.size() + 16);
-  out.append("event: ").append(type).append("\ndata: ").append(data).append("\n\n");
+  if (!type.empty())
+    out.append("event: ").append(type).append("\n");
+  out.append("data: ").append(data).append("\n\n");
   return out;
 }
 
@@ -349,6 +351,114 @@ std::string build_message_json(const scenario_params &p) {
   key(w, "stop_sequence");
   w.Null();
   put_usage(w, p.input_tokens, m.output_tokens);
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+namespace {
+
+/// The text a chat answer consists of, in p.text_chunks pieces of p.chunk_size characters.
+std::vector<std::string> chat_pieces(const scenario_params &p) {
+  static constexpr std::string_view phrase = "Hello from the upstream simulator. ";
+  std::vector<std::string> pieces;
+  for (int i = 0; i < std::max(1, p.text_chunks); ++i) {
+    std::string piece;
+    for (std::size_t j = 0; j < std::max<std::size_t>(1, p.chunk_size); ++j)
+      piece += phrase[(i * p.chunk_size + j) % phrase.size()];
+    pieces.push_back(std::move(piece));
+  }
+  return pieces;
+}
+
+void put_chat_head(json_writer &w, const scenario_params &p, std::string_view object) {
+  key(w, "id");
+  put(w, "chatcmpl-" + p.message_id);
+  key(w, "object");
+  put(w, object);
+  key(w, "created");
+  w.Int64(1767225600); // fixed: answers are reproducible
+  key(w, "model");
+  put(w, p.model);
+}
+
+std::string chat_chunk(const scenario_params &p, const char *role, std::string_view content,
+                       const char *finish_reason) {
+  rapidjson::StringBuffer sb;
+  json_writer w(sb);
+  w.StartObject();
+  put_chat_head(w, p, "chat.completion.chunk");
+  key(w, "choices");
+  w.StartArray();
+  w.StartObject();
+  key(w, "index");
+  w.Int(0);
+  key(w, "delta");
+  w.StartObject();
+  if (role) {
+    key(w, "role");
+    put(w, role);
+  }
+  if (!content.empty() || role) {
+    key(w, "content");
+    put(w, content);
+  }
+  w.EndObject();
+  key(w, "finish_reason");
+  if (finish_reason)
+    put(w, finish_reason);
+  else
+    w.Null();
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+} // namespace
+
+std::vector<sse_event> build_chat_events(const scenario_params &p) {
+  std::vector<sse_event> events;
+  events.push_back({"", chat_chunk(p, "assistant", "", nullptr)});
+  for (const auto &piece : chat_pieces(p))
+    events.push_back({"", chat_chunk(p, nullptr, piece, nullptr)});
+  events.push_back({"", chat_chunk(p, nullptr, "", "stop")});
+  events.push_back({"", "[DONE]"});
+  return events;
+}
+
+std::string build_chat_json(const scenario_params &p) {
+  std::string text;
+  for (const auto &piece : chat_pieces(p))
+    text += piece;
+  rapidjson::StringBuffer sb;
+  json_writer w(sb);
+  w.StartObject();
+  put_chat_head(w, p, "chat.completion");
+  key(w, "choices");
+  w.StartArray();
+  w.StartObject();
+  key(w, "index");
+  w.Int(0);
+  key(w, "message");
+  w.StartObject();
+  key(w, "role");
+  put(w, "assistant");
+  key(w, "content");
+  put(w, text);
+  w.EndObject();
+  key(w, "finish_reason");
+  put(w, "stop");
+  w.EndObject();
+  w.EndArray();
+  key(w, "usage");
+  w.StartObject();
+  key(w, "prompt_tokens");
+  w.Int64(p.input_tokens);
+  key(w, "completion_tokens");
+  w.Int64(p.text_chunks);
+  key(w, "total_tokens");
+  w.Int64(p.input_tokens + p.text_chunks);
+  w.EndObject();
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }

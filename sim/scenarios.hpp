@@ -29,9 +29,9 @@ struct scenario_params {
 };
 
 struct sse_event {
-  std::string type; // the SSE event name, equal to the JSON "type"
+  std::string type; // the SSE event name, equal to the JSON "type"; empty: no event line
   std::string data; // one-line JSON
-  // "event: <type>\ndata: <data>\n\n"
+  // "event: <type>\ndata: <data>\n\n", or "data: <data>\n\n" without a type
   std::string wire() const;
 };
 
@@ -39,6 +39,11 @@ struct sse_event {
 std::vector<sse_event> build_events(const scenario_params &p);
 // The same content as one non-streamed Messages API response.
 std::string build_message_json(const scenario_params &p);
+
+// The OpenAI-compatible Chat Completions answer the upstream also offers: text only, streamed as
+// data-only chunk events ending with "data: [DONE]", or as one chat.completion object.
+std::vector<sse_event> build_chat_events(const scenario_params &p);
+std::string build_chat_json(const scenario_params &p);
 
 // Deterministic stand-in for a tokenizer: request body characters / 4 + 1.
 std::int64_t estimate_input_tokens(std::string_view body);

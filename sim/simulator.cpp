@@ -302,10 +302,12 @@ public:
       return method == http::verb::post ? answer(json(c, 200, R"({"stored":true})"))
                                         : answer(method_not_allowed(c, "POST"));
 
-    enum class route { messages, count_tokens, models, model } r;
+    enum class route { messages, count_tokens, chat, models, model } r;
     std::string_view model_id;
     if (path == "/v1/messages") {
       r = route::messages;
+    } else if (path == "/v1/chat/completions") {
+      r = route::chat;
     } else if (path == "/v1/messages/count_tokens") {
       r = route::count_tokens;
     } else if (path == "/v1/models" || path == "/v1/models/") {
@@ -318,7 +320,7 @@ public:
       return answer(error(c, 404, "not_found_error", "Not found"));
     }
 
-    const bool wants_post = r == route::messages || r == route::count_tokens;
+    const bool wants_post = r == route::messages || r == route::count_tokens || r == route::chat;
     if (method != (wants_post ? http::verb::post : http::verb::get))
       return answer(method_not_allowed(c, wants_post ? "POST" : "GET"));
     if (auto denied = authenticate(c))
@@ -329,6 +331,8 @@ public:
       return messages(c, *f);
     case route::count_tokens:
       return count_tokens(c);
+    case route::chat:
+      return chat(c, *f);
     case route::models:
       return answer(list_models(c, query));
     case route::model:
@@ -535,6 +539,36 @@ private:
     res.set("anthropic-ratelimit-tokens-limit", "400000");
     res.set("anthropic-ratelimit-tokens-remaining", std::to_string(400000 - used * 10));
     res.set("anthropic-ratelimit-tokens-reset", when);
+  }
+
+  /// The OpenAI-compatible Chat Completions endpoint: text answers, streamed or not.
+  reply chat(const ctx &c, const fault &f) {
+    std::string problem;
+    const auto m = parse_message_request(c.req.body(), false, problem);
+    if (!m)
+      return answer(error(c, 400, "invalid_request_error", problem));
+    scenario_params p;
+    p.message_id = "sim_" + std::to_string(++message_counter_);
+    p.model = m->model;
+    p.input_tokens = estimate_input_tokens(c.req.body());
+    p.text_chunks = opts_.text_chunks;
+    p.chunk_size = opts_.chunk_size;
+    const bool mid_stream_fault =
+        f.what == fault::kind::reset_mid_stream || f.what == fault::kind::stall_mid_stream;
+    reply r;
+    r.after = mid_stream_fault ? f.what : fault::kind::none;
+    if (m->stream) {
+      r.how = reply::mode::sse;
+      r.res = response(c, 200, "text/event-stream; charset=utf-8", {});
+      r.res.set(http::field::cache_control, "no-cache");
+      r.events = build_chat_events(p);
+      r.delay = opts_.event_delay;
+    } else {
+      r.how = mid_stream_fault ? reply::mode::partial_body : reply::mode::respond;
+      r.res = json(c, 200, build_chat_json(p));
+    }
+    set_rate_limits(c, r.res);
+    return r;
   }
 
   reply count_tokens(const ctx &c) {

@@ -386,3 +386,46 @@ TEST_CASE("metrics: open on loopback, behind the proxy key elsewhere") {
   CHECK(call(wide->port, http::verb::get, "/metrics", "", {{"x-api-key", "proxy-key-for-metrics"}})
             .status == 200);
 }
+
+TEST_CASE("quota: the extra-usage refusal is relayed as it came and shown in /health and "
+          "/metrics") {
+  const std::string refusal =
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"Third-party apps )"
+      R"(now draw from your extra usage, not your plan limits. Enable extra usage to )"
+      R"(continue."},"request_id":"req_up_1"})";
+  scripted_attempts up({http_response(400, "", refusal), http_response(400, "", refusal),
+                        http_response(200, "", ok_json)});
+  auto r = proxy_to(up.url());
+  r->start_proxy();
+  auto res = post_messages(r->port, message_body(false));
+  CHECK(res.status == 400);
+  CHECK(res.body == refusal); // never hidden or rewritten
+  CHECK(post_messages(r->port, message_body(false)).status == 400);
+  auto health = call(r->port, http::verb::get, "/health").body;
+  CHECK(health.find(R"("quota":{"state":"extra_usage_required","hint":"Anthropic refuses )") !=
+        std::string::npos);
+  CHECK(health.find(R"("extra_usage_refusals":2)") != std::string::npos);
+  CHECK(health.find("run the proxy with an API key (ANTHROPIC_API_KEY)") != std::string::npos);
+  auto metrics = call(r->port, http::verb::get, "/metrics").body;
+  CHECK(metrics.find("\nclaude_proxy_extra_usage_refusals_total 2\n") != std::string::npos);
+  CHECK(metrics.find("\nclaude_proxy_quota_state{state=\"extra_usage_required\"} 1\n") !=
+        std::string::npos);
+  // Served again (extra usage enabled, say): the state clears, the count stays.
+  CHECK(post_messages(r->port, message_body(false)).status == 200);
+  health = call(r->port, http::verb::get, "/health").body;
+  CHECK(health.find(R"("quota":{"state":"ok","extra_usage_refusals":2)") != std::string::npos);
+}
+
+TEST_CASE("quota: a unified status of rejected shows the plan limit") {
+  scripted_attempts up({http_response(429,
+                                      "anthropic-ratelimit-unified-status: rejected\r\n"
+                                      "anthropic-ratelimit-unified-5h-utilization: 1.0\r\n"
+                                      "x-should-retry: false\r\n",
+                                      error_json("rate_limit_error"))});
+  auto r = proxy_to(up.url());
+  r->start_proxy();
+  CHECK(post_messages(r->port, message_body(false)).status == 429);
+  auto health = call(r->port, http::verb::get, "/health").body;
+  CHECK(health.find(R"("quota":{"state":"plan_limit_reached")") != std::string::npos);
+  CHECK(health.find(R"("anthropic-ratelimit-unified-5h-utilization":"1.0")") != std::string::npos);
+}

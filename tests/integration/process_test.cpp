@@ -88,3 +88,37 @@ TEST_CASE("REQUIRE_CREDENTIALS: no credential is an error, not demo mode") {
   CHECK(err.find("no credential found") != std::string::npos);
   CHECK(err.find("DEMO MODE") == std::string::npos);
 }
+
+TEST_CASE("two proxies sharing one credentials file: one refresh, both keep working") {
+  sim::server upstream(sim::options{});
+  upstream.start();
+  temp_dir dir;
+  auto creds = dir.path + "/.credentials.json";
+  auto pair = upstream.issue_tokens(std::chrono::hours(1));
+  // Expired: the first request to either proxy refreshes.
+  REQUIRE(proxy::write_file_durably(
+      creds, proxy::update_claude_credentials("", {pair.access_token, pair.refresh_token, 1000})));
+  std::vector<std::string> env = {"HOME=" + dir.path, "UPSTREAM_URL=" + upstream.base_url(),
+                                  "OAUTH_TOKEN_URL=" + upstream.base_url() + "/v1/oauth/token",
+                                  "CLAUDE_CREDENTIALS_FILE=" + creds};
+  proxy_process a(env), b(env);
+  // Both hit at the same moment, several times over.
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i)
+    clients.emplace_back([&, i] {
+      if (post_messages(i % 2 ? a.port : b.port, message_body(false)).status == 200)
+        ++ok;
+    });
+  for (auto &t : clients)
+    t.join();
+  CHECK(ok == 8);
+  CHECK(upstream.refresh_count() == 1); // the other adopted the new pair from the file
+  CHECK(post_messages(a.port, message_body(true)).status == 200);
+  CHECK(post_messages(b.port, message_body(true)).status == 200);
+  auto saved = proxy::parse_claude_credentials(proxy::read_text_file(creds).value());
+  REQUIRE(saved);
+  CHECK(saved->refresh_token != pair.refresh_token);
+  // Compact JSON, as Claude Code writes it.
+  CHECK(proxy::read_text_file(creds).value().find('\n') == std::string::npos);
+}

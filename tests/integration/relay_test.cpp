@@ -77,6 +77,42 @@ TEST_CASE("non-stream answers, count_tokens and models are relayed unchanged") {
   CHECK(missing.body.find("not_found_error") != std::string::npos);
 }
 
+TEST_CASE("the OpenAI-compatible chat completions pass through, streamed and not") {
+  auto r = rig::with_api_key();
+  r->cfg.proxy_api_key = "proxy-key-for-chat";
+  r->start_proxy();
+  for (bool stream : {false, true}) {
+    CAPTURE(stream);
+    std::string body = std::string(R"({"model":"claude-sonnet-4-6","stream":)") +
+                       (stream ? "true" : "false") +
+                       R"(,"messages":[{"role":"user","content":"Hello"}]})";
+    // The openai SDK sends its key as a bearer token.
+    auto res = call(
+        r->port, http::verb::post, "/v1/chat/completions", body,
+        {{"content-type", "application/json"}, {"authorization", "Bearer proxy-key-for-chat"}});
+    REQUIRE(res.status == 200);
+    auto sent = r->upstream->requests().back();
+    CHECK(sent.target == "/v1/chat/completions");
+    CHECK(sent.body == body);
+    CHECK(sent.header("x-api-key") == r->cfg.anthropic_api_key);
+    CHECK(sent.header("authorization").empty());
+    CHECK(res.body == sent.response_body);
+    if (stream) {
+      CHECK(res.header("content-type").find("text/event-stream") == 0);
+      CHECK(res.body.find("\"object\":\"chat.completion.chunk\"") != std::string::npos);
+      CHECK(res.body.size() > 14);
+      CHECK(res.body.substr(res.body.size() - 14) == "data: [DONE]\n\n");
+    } else {
+      CHECK(res.body.find("\"object\":\"chat.completion\"") != std::string::npos);
+    }
+  }
+  // Bodies are checked like Messages bodies before anything goes upstream.
+  auto bad =
+      call(r->port, http::verb::post, "/v1/chat/completions", R"({"messages":[]})",
+           {{"content-type", "application/json"}, {"authorization", "Bearer proxy-key-for-chat"}});
+  CHECK(bad.status == 400);
+}
+
 TEST_CASE("the request goes upstream byte for byte with the right headers") {
   auto r = rig::with_api_key();
   r->start_proxy();

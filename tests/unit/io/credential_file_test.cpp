@@ -24,3 +24,21 @@ TEST_CASE("durable write: content, mode 0600, no temp file left") {
   unlink(path.c_str());
   rmdir(dir);
 }
+
+TEST_CASE("the credentials lock excludes a second holder until released") {
+  char dir[] = "/tmp/cred-lock-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  auto path = lock_path_for(std::string(dir) + "/.credentials.json");
+  {
+    auto first = file_lock::acquire(path, std::chrono::milliseconds(100));
+    REQUIRE(first);
+    // flock is per open file: a second open, even in this process, must wait.
+    auto second = file_lock::acquire(path, std::chrono::milliseconds(100));
+    REQUIRE_FALSE(second);
+    CHECK(second.error().find("held the lock") != std::string::npos);
+  }
+  auto again = file_lock::acquire(path, std::chrono::milliseconds(100));
+  CHECK(again);
+  std::remove(path.c_str());
+  ::rmdir(dir);
+}

@@ -128,3 +128,22 @@ TEST_CASE("metrics: model names from clients become at most max_models labels") 
         std::string::npos);
   CHECK(text.find("model=\"model-0\"") != std::string::npos);
 }
+
+TEST_CASE("quota state: an extra-usage refusal until a request is served again; the plan limit") {
+  rate_limit_board b;
+  CHECK(b.quota().state == quota_state::kind::ok);
+  b.note_success();                              // nothing to remember yet
+  CHECK(b.note_extra_usage_refusal(1000));       // a change of state: worth a log line
+  CHECK_FALSE(b.note_extra_usage_refusal(2000)); // still the same state
+  auto q = b.quota();
+  CHECK(q.state == quota_state::kind::extra_usage_required);
+  CHECK(q.extra_usage_refusals == 2);
+  CHECK(q.last_refusal_ms == 2000);
+  b.note_success(); // now (wall clock) is after 2000 ms past the epoch
+  CHECK(b.quota().state == quota_state::kind::ok);
+  CHECK(b.quota().extra_usage_refusals == 2);
+  b.update({{"anthropic-ratelimit-unified-status", "rejected"}}, 3000);
+  CHECK(b.quota().state == quota_state::kind::plan_limit_reached);
+  b.update({{"anthropic-ratelimit-unified-status", "allowed"}}, 4000);
+  CHECK(b.quota().state == quota_state::kind::ok);
+}

@@ -1,4 +1,6 @@
 #include "policy/api_error.hpp"
+#include "policy/quota_policy.hpp"
+#include "policy/sse_framer.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,4 +25,18 @@ TEST_CASE("error bodies have the Anthropic shape and escape their text") {
   CHECK(
       body ==
       R"({"type":"error","error":{"type":"invalid_request_error","message":"bad \"x\"\n\u0001"},"request_id":"req_1"})");
+}
+
+TEST_CASE("the extra-usage refusal of third-party subscription use is recognised") {
+  const std::string message = "Third-party apps now draw from your extra usage, not your plan "
+                              "limits. Enable extra usage to continue.";
+  CHECK(is_extra_usage_refusal(400, "invalid_request_error", message));
+  CHECK_FALSE(is_extra_usage_refusal(429, "invalid_request_error", message));
+  CHECK_FALSE(is_extra_usage_refusal(400, "api_error", message));
+  CHECK_FALSE(is_extra_usage_refusal(400, "invalid_request_error", "max_tokens: too large"));
+  auto fields = error_of(R"({"type":"error","error":{"type":"invalid_request_error","message":")" +
+                         message + R"("}})");
+  CHECK(fields.type == "invalid_request_error");
+  CHECK(fields.message == message);
+  CHECK(error_of("[1]").type.empty());
 }

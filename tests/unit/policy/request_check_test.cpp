@@ -10,6 +10,10 @@ TEST_CASE("routes") {
   CHECK(classify(verb::post, "/v1/messages", true) == route::messages);
   CHECK(classify(verb::post, "/v1/messages?beta=true", true) == route::messages);
   CHECK(classify(verb::post, "/v1/messages/count_tokens", true) == route::count_tokens);
+  CHECK(classify(verb::post, "/v1/chat/completions", true) == route::chat_completions);
+  CHECK(classify(verb::get, "/v1/chat/completions", true) == route::method_not_allowed);
+  CHECK(classify(verb::get, "/metrics", true) == route::metrics);
+  CHECK(std::string(route_name(route::chat_completions)) == "chat_completions");
   CHECK(classify(verb::get, "/v1/models", true) == route::models);
   CHECK(classify(verb::get, "/v1/models?limit=2", true) == route::models);
   CHECK(classify(verb::get, "/v1/models/claude-sonnet-4-6", true) == route::models);
@@ -88,4 +92,23 @@ TEST_CASE("deeply nested JSON is parsed without recursion, so it cannot exhaust 
   auto r = check_message_body("application/json", body);
   REQUIRE(std::holds_alternative<message_facts>(r));
   CHECK(std::get<message_facts>(r).model == "m");
+}
+
+TEST_CASE("404s for base-URL mistakes say which base URL to use") {
+  const std::string origin = "http://127.0.0.1:8080";
+  for (auto path : {"/messages", "/messages/count_tokens", "/models", "/models/claude-x",
+                    "/chat/completions"}) {
+    CAPTURE(path);
+    auto m = not_found_message(path, origin);
+    CHECK(m.rfind(std::string("Not found: ") + path + ". ", 0) == 0);
+    CHECK(m.find("http://127.0.0.1:8080/v1 for clients that expect it there") != std::string::npos);
+    CHECK(m.find("or http://127.0.0.1:8080 for clients that add /v1 themselves") !=
+          std::string::npos);
+  }
+  auto twice = not_found_message("/v1/v1/messages?beta=true", origin);
+  CHECK(twice == "Not found: /v1/v1/messages. The client added /v1 to a base URL that already "
+                 "ends in /v1: for this client use the base URL http://127.0.0.1:8080 (without "
+                 "/v1).");
+  CHECK(not_found_message("/v2/other", origin) == "Not found: /v2/other");
+  CHECK(not_found_message("/messagesx", origin) == "Not found: /messagesx");
 }

@@ -479,3 +479,17 @@ TEST_CASE("input token estimate is deterministic", "[sim]") {
   REQUIRE(sim::estimate_input_tokens("abcd") == 2);
   REQUIRE(sim::estimate_input_tokens(std::string(400, 'x')) == 101);
 }
+
+TEST_CASE("chat completions: data-only chunks ending with [DONE], or one chat.completion") {
+  sim::scenario_params p;
+  p.text_chunks = 3;
+  p.chunk_size = 5;
+  auto events = sim::build_chat_events(p);
+  REQUIRE(events.size() == 6); // role, three pieces, finish, [DONE]
+  CHECK(events.front().wire().rfind("data: {", 0) == 0);
+  CHECK(events.back().wire() == "data: [DONE]\n\n");
+  CHECK(events[4].data.find("\"finish_reason\":\"stop\"") != std::string::npos);
+  auto json = sim::build_chat_json(p);
+  CHECK(json.find("\"content\":\"Hello from the \"") != std::string::npos);
+  CHECK(json.find("\"completion_tokens\":3") != std::string::npos);
+}
