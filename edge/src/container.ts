@@ -12,7 +12,7 @@ import {
   type StoreOutcome,
 } from './credentials';
 import { apiError } from './http';
-import { CONTAINER_PORT, SYNC_HOST, containerEnv } from './routing';
+import { CONTAINER_PORT, SYNC_HOST, containerEnv, sleepAfter } from './routing';
 import { handleSync } from './sync';
 
 const ADMIN_KEY_KEY = 'proxy:container-admin-key';
@@ -54,8 +54,12 @@ export class ProxyContainer extends Container<Env> {
   constructor(ctx: ConstructorParameters<typeof Container<Env>>[0], env: Env) {
     super(ctx, env);
     // Idle time before the container is stopped; a stream in flight counts as activity.
-    this.sleepAfter = env.SLEEP_AFTER || '10m';
+    this.sleepAfter = sleepAfter(env).value;
   }
+
+  // The library probes a starting container with a request to this path (default "ping",
+  // which the proxy would log as a 404): its own /health answers it.
+  override pingEndpoint = 'localhost/health';
 
   /**
    * Every proxied request: settle the start environment, then relay (the base class starts

@@ -50,6 +50,24 @@ export function pickInstance(env: Env, random: () => number = Math.random): stri
   return names[Math.min(names.length - 1, Math.floor(random() * names.length))]!;
 }
 
+export const DEFAULT_SLEEP_AFTER = '10m';
+
+/**
+ * SLEEP_AFTER as the Containers library accepts it (`^\d+[smh]$`: 30s, 10m, 1h). The library
+ * throws on anything else when a request arrives, which made every /v1 request a 500: a
+ * malformed value falls back to the default instead, and `error` says so (/health shows it,
+ * and the deploy script and the config test refuse it before it is deployed).
+ */
+export function sleepAfter(env: Env): { value: string; error?: string } {
+  const raw = env.SLEEP_AFTER?.trim();
+  if (!raw) return { value: DEFAULT_SLEEP_AFTER };
+  if (/^\d+[smh]$/.test(raw) && Number.parseInt(raw, 10) > 0) return { value: raw };
+  return {
+    value: DEFAULT_SLEEP_AFTER,
+    error: `SLEEP_AFTER ${JSON.stringify(env.SLEEP_AFTER)} is not a duration like 30s, 10m or 1h: using ${DEFAULT_SLEEP_AFTER}`,
+  };
+}
+
 /** Public paths that reach the container; everything else is answered at the edge. */
 export function isProxiedPath(pathname: string): boolean {
   return pathname.startsWith('/v1/');

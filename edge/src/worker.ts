@@ -5,8 +5,8 @@ import type { Env } from './env';
 import { clientAllowed, secureEquals, unauthorized } from './auth';
 import { apiError, readTextLimited } from './http';
 import { MAX_CREDENTIALS_BYTES, noCredentialMessage, parseCredentials, startCredential } from './credentials';
-import { OAUTH_OWNER, credentialMode, instanceNames, isProxiedPath, pickInstance } from './routing';
-import type { InstanceHealth } from './container';
+import { OAUTH_OWNER, credentialMode, instanceNames, isProxiedPath, pickInstance, sleepAfter } from './routing';
+import type { InstanceHealth, PushOutcome } from './container';
 
 export async function handleRequest(request: Request, env: Env): Promise<Response> {
   const url = new URL(request.url);
@@ -17,7 +17,21 @@ export async function handleRequest(request: Request, env: Env): Promise<Respons
   if (!(await clientAllowed(request.headers, env.PROXY_API_KEY))) return unauthorized();
   // The Request goes to the Durable Object as it is: its body stream is not touched here,
   // and the container's response (SSE included) comes back as the same stream.
-  return getContainer(env.PROXY_CONTAINER, pickInstance(env)).fetch(request);
+  try {
+    return await getContainer(env.PROXY_CONTAINER, pickInstance(env)).fetch(request);
+  } catch (err) {
+    return unreachable(err);
+  }
+}
+
+/**
+ * An exception from the Durable Object (a container that cannot start, an object reset by a
+ * deploy) as Anthropic-shaped JSON instead of a bare 500 or the platform's error page. 503:
+ * SDKs retry it. The message names the error's kind only: error texts may quote settings.
+ */
+function unreachable(err: unknown): Response {
+  const kind = err instanceof Error ? err.name : 'Error';
+  return apiError(503, 'api_error', `The proxy container could not be reached (${kind}); retry shortly`);
 }
 
 /**
@@ -49,7 +63,9 @@ async function health(request: Request, env: Env, url: URL): Promise<Response> {
     }),
   );
   const noCredential = containers.some((c) => c.credential === 'none');
-  const healthy = containers.every((c) => !c.error && (c.status === undefined || c.status === 200));
+  const sleep = sleepAfter(env);
+  const healthy =
+    !sleep.error && containers.every((c) => !c.error && (c.status === undefined || c.status === 200));
   const status = noCredential ? 'no_credential' : healthy ? 'ok' : 'degraded';
 
   const body: Record<string, unknown> = { status };
@@ -65,7 +81,8 @@ async function health(request: Request, env: Env, url: URL): Promise<Response> {
         edge_auth: Boolean(env.PROXY_API_KEY),
         admin_route: Boolean(env.ADMIN_API_KEY),
         instances: names.length,
-        sleep_after: env.SLEEP_AFTER || '10m',
+        sleep_after: sleep.value,
+        ...(sleep.error ? { config_errors: [sleep.error] } : {}),
       }
     : { status: 'ok', mode: credentialMode(env), instances: names.length };
   if (detail) body.containers = containers;
@@ -98,7 +115,12 @@ async function adminCredentials(request: Request, env: Env, url: URL): Promise<R
   if (!parsed.ok) return apiError(400, 'invalid_request_error', parsed.error);
 
   const force = url.searchParams.get('force') === '1';
-  const outcome = await getContainer(env.PROXY_CONTAINER, OAUTH_OWNER).pushCredentials(parsed.credentials.json, force);
+  let outcome: PushOutcome;
+  try {
+    outcome = await getContainer(env.PROXY_CONTAINER, OAUTH_OWNER).pushCredentials(parsed.credentials.json, force);
+  } catch (err) {
+    return unreachable(err);
+  }
   if (!outcome.ok) return apiError(400, 'invalid_request_error', outcome.error);
 
   const expiresAt = new Date(outcome.store.expiresAt).toISOString();

@@ -6,6 +6,7 @@ import {
   credentialMode,
   instanceNames,
   isProxiedPath,
+  sleepAfter,
   pickInstance,
 } from '../src/routing';
 import type { Env } from '../src/env';
@@ -74,5 +75,19 @@ describe('containerEnv', () => {
     const vars = containerEnv(env({}), undefined, 'admin-k');
     expect(Object.keys(vars).sort()).toEqual(['CREDENTIALS_SYNC_URL', 'HOST', 'PORT', 'PROXY_ADMIN_KEY', 'REQUIRE_CREDENTIALS']);
     expect(vars.REQUIRE_CREDENTIALS).toBe('1');
+  });
+});
+
+describe('SLEEP_AFTER', () => {
+  it('takes what the Containers library accepts, and falls back with a reason otherwise', () => {
+    expect(sleepAfter({ SLEEP_AFTER: '30s' } as any)).toEqual({ value: '30s' });
+    expect(sleepAfter({ SLEEP_AFTER: '2h' } as any)).toEqual({ value: '2h' });
+    expect(sleepAfter({} as any)).toEqual({ value: '10m' });
+    expect(sleepAfter({ SLEEP_AFTER: '' } as any)).toEqual({ value: '10m' });
+    for (const bad of ['10 minutes', '10', '1d', '-5m', '0m', 'm']) {
+      const r = sleepAfter({ SLEEP_AFTER: bad } as any);
+      expect(r.value).toBe('10m');
+      expect(r.error).toContain(`SLEEP_AFTER ${JSON.stringify(bad)} is not a duration like 30s, 10m or 1h`);
+    }
   });
 });

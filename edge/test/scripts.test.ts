@@ -1,7 +1,7 @@
 // The deploy and creds:push scripts in parts: finding and decoding local credentials,
 // handing secrets to wrangler through stdin, and the admin request.
 import { describe, expect, it } from 'vitest';
-import { decodeCredentials, describeExpiry, findCredentials } from '../scripts/lib/credentials.mjs';
+import { claudeCredentialLocations, decodeCredentials, describeExpiry, findCredentials } from '../scripts/lib/credentials.mjs';
 import { describeAnswer, pushRequest } from '../scripts/lib/push.mjs';
 import { USAGE, parseDeployArgs, planSecrets } from '../scripts/lib/plan.mjs';
 import { CONFIG, deleteSecret, listSecrets, loggedIn, parseSecretList, putSecret } from '../scripts/lib/wrangler.mjs';
@@ -42,6 +42,29 @@ describe('findCredentials', () => {
     });
     expect(accounts).toEqual(['ada']);
     expect(found).toEqual({ kind: 'oauth', json: creds(T), expiresAt: T, source: 'macOS keychain' });
+  });
+
+  it('CLAUDE_CONFIG_DIR: the hashed keychain service and that folder\'s file, as Claude Code uses them', async () => {
+    const seen: string[] = [];
+    const dir = '/Users/ada/.claude-work';
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(dir)));
+    const hash = Array.from(digest.slice(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
+    const found = findCredentials({
+      env: { USER: 'ada', CLAUDE_CONFIG_DIR: dir },
+      platform: 'darwin',
+      keychain: (_account: string, service?: string) => {
+        seen.push(service ?? '');
+        throw new Error('not found');
+      },
+      readFile: (path: string) => (seen.push(path), creds(T)),
+    });
+    expect(seen).toEqual([`Claude Code-credentials-${hash}`, '/Users/ada/.claude-work/.credentials.json']);
+    expect(found.source).toBe('/Users/ada/.claude-work/.credentials.json');
+    // Without it: the plain service name and ~/.claude.
+    expect(claudeCredentialLocations({}, '/home/ada')).toEqual({
+      service: 'Claude Code-credentials',
+      file: '/home/ada/.claude/.credentials.json',
+    });
   });
 
   it('macOS without a keychain item falls back to the file', () => {

@@ -175,6 +175,26 @@ describe('streaming pass-through', () => {
   });
 });
 
+describe('errors inside the Durable Object', () => {
+  it('reach the client as Anthropic-shaped JSON (503), without the error text', async () => {
+    const app = Object.assign(
+      async () => {
+        throw new TypeError('Network connection lost (sk-ant-api03-secret-in-a-message)');
+      },
+      { adminBodies: [], healthStatus: 200, adminStatus: 200 },
+    );
+    const env = makeEnv({ ANTHROPIC_API_KEY: 'sk-ant-api03-k' }, app as any);
+    const res = await handleRequest(new Request(BASE + '/v1/messages', { method: 'POST', body: '{}' }), env);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = await res.json();
+    expect(body).toEqual({
+      type: 'error',
+      error: { type: 'api_error', message: 'The proxy container could not be reached (TypeError); retry shortly' },
+    });
+  });
+});
+
 describe('/health', () => {
   it('reports the Worker and a sleeping container without waking it', async () => {
     const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), PROXY_API_KEY: 'k' }, proxyApp());
@@ -263,6 +283,21 @@ describe('/health', () => {
       containers: [{ name: 'oauth-owner', running: false, credential: 'none' }],
     });
     expect(env.PROXY_CONTAINER.instance('oauth-owner').container.starts).toHaveLength(0);
+  });
+
+  it('a malformed SLEEP_AFTER: requests still served (default 10m), /health degraded and says why', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), SLEEP_AFTER: '10 minutes' }, proxyApp());
+    const res = await handleRequest(new Request(BASE + '/v1/models'), env);
+    expect(res.status).toBe(200);
+    expect(env.PROXY_CONTAINER.instance('oauth-owner').object.sleepAfter).toBe('10m');
+    const health = await handleRequest(new Request(BASE + '/health'), env);
+    expect(health.status).toBe(503);
+    const body = (await health.json()) as { status: string; worker: { sleep_after: string; config_errors: string[] } };
+    expect(body.status).toBe('degraded');
+    expect(body.worker.sleep_after).toBe('10m');
+    expect(body.worker.config_errors).toEqual([
+      'SLEEP_AFTER "10 minutes" is not a duration like 30s, 10m or 1h: using 10m',
+    ]);
   });
 
   it('is 503 degraded when a running container says it cannot serve', async () => {

@@ -1,6 +1,7 @@
 // Finding the user's credentials on their own machine. Pure where it can be: the system
 // calls (keychain, file, environment) are parameters, so tests need none of them.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +32,21 @@ export function decodeCredentials(text) {
   return { json, expiresAt: oauth.expiresAt };
 }
 
-function readKeychain(account) {
-  return execFileSync('security', ['find-generic-password', '-s', KEYCHAIN_SERVICE, '-a', account, '-w'], {
+/**
+ * Where Claude Code keeps its credentials. With CLAUDE_CONFIG_DIR set it uses that folder's
+ * .credentials.json and the keychain service "Claude Code-credentials-" followed by the first
+ * 8 hex digits of the SHA-256 of the folder's path (NFC-normalized); without it,
+ * ~/.claude/.credentials.json and the plain service name.
+ */
+export function claudeCredentialLocations(env = process.env, home = homedir()) {
+  const configDir = env.CLAUDE_CONFIG_DIR?.trim();
+  if (!configDir) return { service: KEYCHAIN_SERVICE, file: join(home, '.claude', '.credentials.json') };
+  const hash = createHash('sha256').update(configDir.normalize('NFC')).digest('hex').slice(0, 8);
+  return { service: `${KEYCHAIN_SERVICE}-${hash}`, file: join(configDir, '.credentials.json') };
+}
+
+function readKeychain(account, service = KEYCHAIN_SERVICE) {
+  return execFileSync('security', ['find-generic-password', '-s', service, '-a', account, '-w'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -41,7 +55,8 @@ function readKeychain(account) {
 /**
  * The credential to deploy: ANTHROPIC_API_KEY from the environment if set (the supported
  * way, and the proxy's own first choice); else the Claude Code OAuth pair from the macOS
- * keychain or the credentials file (CLAUDE_CREDENTIALS_FILE, default ~/.claude/.credentials.json).
+ * keychain or the credentials file (CLAUDE_CREDENTIALS_FILE, else Claude Code's own: see
+ * claudeCredentialLocations, which follows CLAUDE_CONFIG_DIR).
  * `oauthOnly` skips the API key (creds:push has no use for one).
  */
 export function findCredentials({
@@ -56,17 +71,18 @@ export function findCredentials({
     return { kind: 'api_key', value: env.ANTHROPIC_API_KEY.trim(), source: 'ANTHROPIC_API_KEY' };
   }
   const tried = [];
+  const where = claudeCredentialLocations(env, home);
   if (platform === 'darwin') {
     const account = env.USER || userInfo().username;
     let text;
     try {
-      text = keychain(account);
+      text = keychain(account, where.service);
     } catch {
-      tried.push(`macOS keychain item "${KEYCHAIN_SERVICE}" for account "${account}": not found`);
+      tried.push(`macOS keychain item "${where.service}" for account "${account}": not found`);
     }
     if (text !== undefined) return { kind: 'oauth', ...decodeCredentials(text), source: 'macOS keychain' };
   }
-  const file = env.CLAUDE_CREDENTIALS_FILE || join(home, '.claude', '.credentials.json');
+  const file = env.CLAUDE_CREDENTIALS_FILE || where.file;
   let text;
   try {
     text = readFile(file);
