@@ -1,5 +1,6 @@
-// The official Anthropic TypeScript SDK, pointed once at the proxy and once at the simulator
-// directly, must end with the same final message. Everything runs on loopback.
+// Real client libraries, pointed once at the proxy and once at the simulator directly, must end
+// with the same answer: the official Anthropic TypeScript SDK, and the openai SDK on the
+// upstream's OpenAI-compatible chat completions. Everything runs on loopback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -7,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 
 const PROXY_BIN = process.env.PROXY_BIN;
 const SIM_BIN = process.env.SIM_BIN;
@@ -121,3 +123,47 @@ test('models.list() through the proxy', async () => {
   for await (const m of viaProxy().models.list()) ids.push(m.id);
   assert.ok(ids.includes(MODEL));
 });
+
+// The openai SDK takes its base URL with /v1 and sends its key as a bearer token.
+const openaiViaProxy = () => new OpenAI({ baseURL: `${proxyUrl}/v1`, apiKey: PROXY_KEY, maxRetries: 0 });
+const openaiDirect = () => new OpenAI({ baseURL: `${simUrl}/v1`, apiKey: SIM_KEY, maxRetries: 0 });
+const chatRequest = { model: MODEL, messages: [{ role: 'user', content: 'Say hello.' }] };
+
+/** A chat completion or chunk without its per-request id. */
+function comparableChat(answer) {
+  const { id, ...rest } = answer;
+  assert.match(id, /^chatcmpl-/);
+  return rest;
+}
+
+test('openai chat.completions.create() without streaming: same answer through the proxy', async () => {
+  const proxied = await openaiViaProxy().chat.completions.create(chatRequest);
+  const reference = await openaiDirect().chat.completions.create(chatRequest);
+  assert.deepEqual(comparableChat(proxied), comparableChat(reference));
+  assert.equal(proxied.choices[0].message.role, 'assistant');
+  assert.ok(proxied.choices[0].message.content.length > 0);
+});
+
+test('openai chat.completions.create() streaming: the same chunks through the proxy', async () => {
+  const collect = async (client) => {
+    const chunks = [];
+    for await (const chunk of await client.chat.completions.create({ ...chatRequest, stream: true }))
+      chunks.push(comparableChat(chunk));
+    return chunks;
+  };
+  const proxied = await collect(openaiViaProxy());
+  assert.deepEqual(proxied, await collect(openaiDirect()));
+  assert.equal(proxied.at(-1).choices[0].finish_reason, 'stop');
+  const text = proxied.map((c) => c.choices[0].delta.content ?? '').join('');
+  assert.ok(text.length > 0);
+});
+
+test('openai SDK with the base URL one /v1 off gets a 404 that names the right one', async () => {
+  const client = new OpenAI({ baseURL: proxyUrl, apiKey: PROXY_KEY, maxRetries: 0 });
+  await assert.rejects(client.chat.completions.create(chatRequest), (err) => {
+    assert.equal(err.status, 404);
+    assert.match(err.error?.error?.message ?? err.message, new RegExp(`use the base URL ${proxyUrl}/v1`));
+    return true;
+  });
+});
+
