@@ -482,21 +482,30 @@ private:
       delay = std::chrono::milliseconds(ms);
     }
 
+    return success(
+        c, f, m->stream, delay, [&] { return build_events(p); },
+        [&] { return build_message_json(p); });
+  }
+
+  /// A 200 answer, streamed (the events `events()` makes, `delay` apart) or not (the JSON
+  /// `body()` makes), with a mid-stream fault applied and the rate-limit headers set.
+  template <class Events, class Body>
+  reply success(const ctx &c, const fault &f, bool stream, std::chrono::milliseconds delay,
+                Events events, Body body) {
     const bool mid_stream_fault =
         f.what == fault::kind::reset_mid_stream || f.what == fault::kind::stall_mid_stream;
     reply r;
     r.after = mid_stream_fault ? f.what : fault::kind::none;
-    if (m->stream) {
+    if (stream) {
       r.how = reply::mode::sse;
       r.res = response(c, 200, "text/event-stream; charset=utf-8", {});
       r.res.set(http::field::cache_control, "no-cache");
-      r.events = build_events(p);
+      r.events = events();
       r.delay = delay;
-      set_rate_limits(c, r.res);
-      return r;
+    } else {
+      r.how = mid_stream_fault ? reply::mode::partial_body : reply::mode::respond;
+      r.res = json(c, 200, body());
     }
-    r.how = mid_stream_fault ? reply::mode::partial_body : reply::mode::respond;
-    r.res = json(c, 200, build_message_json(p));
     set_rate_limits(c, r.res);
     return r;
   }
@@ -553,22 +562,9 @@ private:
     p.input_tokens = estimate_input_tokens(c.req.body());
     p.text_chunks = opts_.text_chunks;
     p.chunk_size = opts_.chunk_size;
-    const bool mid_stream_fault =
-        f.what == fault::kind::reset_mid_stream || f.what == fault::kind::stall_mid_stream;
-    reply r;
-    r.after = mid_stream_fault ? f.what : fault::kind::none;
-    if (m->stream) {
-      r.how = reply::mode::sse;
-      r.res = response(c, 200, "text/event-stream; charset=utf-8", {});
-      r.res.set(http::field::cache_control, "no-cache");
-      r.events = build_chat_events(p);
-      r.delay = opts_.event_delay;
-    } else {
-      r.how = mid_stream_fault ? reply::mode::partial_body : reply::mode::respond;
-      r.res = json(c, 200, build_chat_json(p));
-    }
-    set_rate_limits(c, r.res);
-    return r;
+    return success(
+        c, f, m->stream, opts_.event_delay, [&] { return build_chat_events(p); },
+        [&] { return build_chat_json(p); });
   }
 
   reply count_tokens(const ctx &c) {

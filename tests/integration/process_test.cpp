@@ -14,17 +14,35 @@
 
 using namespace testing;
 
+namespace {
+
+/// A credentials file in a fresh home folder holding a pair the simulator issued, already
+/// expired (so the first request refreshes), and the environment of a proxy that uses it.
+struct expired_credentials {
+  temp_dir dir;
+  std::string creds = dir.path + "/.credentials.json";
+  sim::server::token_pair pair;
+  std::vector<std::string> env;
+  explicit expired_credentials(sim::server &upstream)
+      : pair(upstream.issue_tokens(std::chrono::hours(1))),
+        env{"HOME=" + dir.path, "UPSTREAM_URL=" + upstream.base_url(),
+            "OAUTH_TOKEN_URL=" + upstream.base_url() + "/v1/oauth/token",
+            "CLAUDE_CREDENTIALS_FILE=" + creds} {
+    REQUIRE(proxy::write_file_durably(
+        creds,
+        proxy::update_claude_credentials("", {pair.access_token, pair.refresh_token, 1000})));
+  }
+};
+
+} // namespace
+
 TEST_CASE("SIGKILL right after a refresh, restart: the rotated pair was on disk") {
   sim::server upstream(sim::options{});
   upstream.start();
-  temp_dir dir;
-  auto creds = dir.path + "/.credentials.json";
-  auto pair = upstream.issue_tokens(std::chrono::hours(1));
-  REQUIRE(proxy::write_file_durably(
-      creds, proxy::update_claude_credentials("", {pair.access_token, pair.refresh_token, 1000})));
-  std::vector<std::string> env = {"HOME=" + dir.path, "UPSTREAM_URL=" + upstream.base_url(),
-                                  "OAUTH_TOKEN_URL=" + upstream.base_url() + "/v1/oauth/token",
-                                  "CLAUDE_CREDENTIALS_FILE=" + creds};
+  expired_credentials file(upstream);
+  const auto &creds = file.creds;
+  const auto &pair = file.pair;
+  const auto &env = file.env;
   {
     proxy_process p(env);
     REQUIRE(post_messages(p.port, message_body(false)).status == 200);
@@ -92,16 +110,10 @@ TEST_CASE("REQUIRE_CREDENTIALS: no credential is an error, not demo mode") {
 TEST_CASE("two proxies sharing one credentials file: one refresh, both keep working") {
   sim::server upstream(sim::options{});
   upstream.start();
-  temp_dir dir;
-  auto creds = dir.path + "/.credentials.json";
-  auto pair = upstream.issue_tokens(std::chrono::hours(1));
-  // Expired: the first request to either proxy refreshes.
-  REQUIRE(proxy::write_file_durably(
-      creds, proxy::update_claude_credentials("", {pair.access_token, pair.refresh_token, 1000})));
-  std::vector<std::string> env = {"HOME=" + dir.path, "UPSTREAM_URL=" + upstream.base_url(),
-                                  "OAUTH_TOKEN_URL=" + upstream.base_url() + "/v1/oauth/token",
-                                  "CLAUDE_CREDENTIALS_FILE=" + creds};
-  proxy_process a(env), b(env);
+  expired_credentials file(upstream); // the first request to either proxy refreshes
+  const auto &creds = file.creds;
+  const auto &pair = file.pair;
+  proxy_process a(file.env), b(file.env);
   // Both hit at the same moment, several times over.
   std::vector<std::thread> clients;
   std::atomic<int> ok{0};
