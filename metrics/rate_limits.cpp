@@ -1,6 +1,5 @@
 #include "metrics/rate_limits.hpp"
 
-#include "core/clock.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -38,8 +37,8 @@ std::int64_t rate_limit_board::updated_ms() const {
 
 bool rate_limit_board::note_extra_usage_refusal(std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  bool changed =
-      refusals_.load(std::memory_order_relaxed) == 0 || last_success_ms_ > last_refusal_ms_;
+  bool changed = !refused_since_success_;
+  refused_since_success_ = true;
   refusals_.fetch_add(1, std::memory_order_relaxed);
   last_refusal_ms_ = now_ms;
   return changed;
@@ -47,7 +46,7 @@ bool rate_limit_board::note_extra_usage_refusal(std::int64_t now_ms) {
 
 void rate_limit_board::note_success_slow() {
   std::lock_guard lock(mutex_);
-  last_success_ms_ = std::max(last_success_ms_, unix_now_ms());
+  refused_since_success_ = false;
 }
 
 quota_state rate_limit_board::quota() const {
@@ -58,7 +57,7 @@ quota_state rate_limit_board::quota() const {
   auto status = std::find_if(latest_.begin(), latest_.end(), [](const auto &entry) {
     return entry.first == "anthropic-ratelimit-unified-status";
   });
-  if (q.extra_usage_refusals > 0 && last_refusal_ms_ >= last_success_ms_)
+  if (refused_since_success_)
     q.state = quota_state::kind::extra_usage_required;
   else if (status != latest_.end() && iequals(trim(status->second), "rejected"))
     q.state = quota_state::kind::plan_limit_reached;

@@ -50,7 +50,10 @@ private:
   void note_success_slow();
 
   std::atomic<std::int64_t> refusals_{0};
-  std::int64_t last_refusal_ms_ = 0, last_success_ms_ = 0; ///< under mutex_
+  /// Under mutex_: the last answer that told anything was a refusal (an order, not a time: two
+  /// answers may come within one millisecond).
+  bool refused_since_success_ = false;
+  std::int64_t last_refusal_ms_ = 0;
   mutable std::mutex mutex_;
   header_pairs latest_;
   std::int64_t updated_ms_ = 0;

@@ -545,6 +545,8 @@ std::optional<fault> parse_fault(std::string_view header) {
     f.what = fault::kind::stall;
   } else if (iequals(header, "stall-mid-stream")) {
     f.what = fault::kind::stall_mid_stream;
+  } else if (iequals(header, "extra-usage")) {
+    f.what = fault::kind::extra_usage;
   } else {
     // status=<code>[;retry-after=<s>]
     f.what = fault::kind::status;

@@ -63,9 +63,18 @@ std::optional<message_request> parse_message_request(std::string_view body, bool
                                                      std::string &error);
 
 // x-sim-fault header: "status=<code>[;retry-after=<s>]", "reset-before-headers",
-// "reset-mid-stream", "stall", "stall-mid-stream".
+// "reset-mid-stream", "stall", "stall-mid-stream", "extra-usage" (the 400 with which the
+// upstream refuses third-party use of a subscription without extra usage).
 struct fault {
-  enum class kind { none, status, reset_before_headers, reset_mid_stream, stall, stall_mid_stream };
+  enum class kind {
+    none,
+    status,
+    reset_before_headers,
+    reset_mid_stream,
+    stall,
+    stall_mid_stream,
+    extra_usage
+  };
   kind what = kind::none;
   int status = 0;
   std::optional<long> retry_after_s;
@@ -78,6 +87,10 @@ std::optional<fault> parse_fault(std::string_view header);
 std::string_view error_type_for_status(int status);
 // A plausible upstream message for a status, used by status faults.
 std::string_view default_error_message(int status);
+// The message of the upstream's refusal of third-party use of a subscription credential (the
+// part public reports quote).
+inline constexpr std::string_view k_extra_usage_message =
+    "Third-party apps now draw from your extra usage, not your plan limits.";
 // {"type":"error","error":{"type":..,"message":..},"request_id":..}
 std::string error_json(std::string_view type, std::string_view message,
                        std::string_view request_id);

@@ -275,7 +275,8 @@ public:
     if (!f)
       return answer(error(c, 400, "invalid_request_error",
                           "x-sim-fault: expected status=<code>[;retry-after=<s>], "
-                          "reset-before-headers, reset-mid-stream, stall or stall-mid-stream"));
+                          "reset-before-headers, reset-mid-stream, stall, stall-mid-stream "
+                          "or extra-usage"));
     switch (f->what) {
     case fault::kind::status:
       return answer(status_fault(c, *f));
@@ -283,6 +284,8 @@ public:
       return reply{reply::mode::reset, {}, {}, {}, fault::kind::none};
     case fault::kind::stall:
       return reply{reply::mode::stall, {}, {}, {}, fault::kind::none};
+    case fault::kind::extra_usage:
+      return answer(error(c, 400, "invalid_request_error", k_extra_usage_message));
     default:
       break;
     }

@@ -1,6 +1,8 @@
 // What the people running the proxy rely on: retries before the first byte, overload answers,
 // keep-alive comments on quiet streams, and a graceful drain on SIGTERM.
+#include "core/clock.hpp"
 #include "harness.hpp"
+#include "sim/scenarios.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -40,6 +42,21 @@ struct scripted_attempts {
   std::atomic<std::size_t> count_{0};
   scripted_server server_;
 };
+
+/// GET `path` until its body holds `needle` (3 s at most), and that body. A session records its
+/// request in /metrics and /health just after the client has the whole answer, so a check made
+/// right after a request must allow for that moment.
+std::string body_once_it_has(std::uint16_t port, const std::string &path,
+                             const std::string &needle) {
+  std::string body;
+  eventually(
+      [&] {
+        body = call(port, http::verb::get, path).body;
+        return body.find(needle) != std::string::npos;
+      },
+      3s);
+  return body;
+}
 
 std::unique_ptr<rig> proxy_to(const std::string &upstream_url) {
   auto r = std::make_unique<rig>();
@@ -334,6 +351,8 @@ TEST_CASE("metrics: /metrics counts what happened, in the Prometheus text format
   REQUIRE(post_messages(r->port, message_body(true)).status == 200);
   REQUIRE(post_messages(r->port, message_body(false)).status == 200);
   REQUIRE(call(r->port, http::verb::get, "/nope").status == 404);
+  body_once_it_has(r->port, "/metrics", R"(route="messages",status="200"} 2)");
+  body_once_it_has(r->port, "/metrics", R"(route="not_found")");
   auto m = call(r->port, http::verb::get, "/metrics");
   REQUIRE(m.status == 200);
   CHECK(m.header("content-type").find("text/plain; version=0.0.4") == 0);
@@ -344,7 +363,7 @@ TEST_CASE("metrics: /metrics counts what happened, in the Prometheus text format
   CHECK(has(R"(claude_proxy_requests_total{method="GET",route="not_found",status="404"} 1)"));
   CHECK(has(R"(claude_proxy_refused_total{reason="not_found"} 1)"));
   CHECK(has(R"(claude_proxy_time_to_first_byte_seconds_count{stream="true"} 1)"));
-  CHECK(has(R"(claude_proxy_request_duration_seconds_count{stream="false"} 2)")); // and the 404
+  CHECK(has(R"(claude_proxy_request_duration_seconds_count{stream="true"} 1)"));
   CHECK(has(R"(claude_proxy_streams_open 0)"));
   CHECK(m.body.find(R"(claude_proxy_tokens_total{kind="output",model="claude-sonnet-4-6"})") !=
         std::string::npos);
@@ -367,7 +386,7 @@ TEST_CASE("metrics: retries and upstream errors are counted by reason") {
   auto r = proxy_to(up.url());
   r->start_proxy();
   REQUIRE(post_messages(r->port, message_body(false)).status == 200);
-  auto m = call(r->port, http::verb::get, "/metrics").body;
+  auto m = body_once_it_has(r->port, "/metrics", "claude_proxy_retries_total{");
   CHECK(m.find("\nclaude_proxy_retries_total{reason=\"status_529\"} 1\n") != std::string::npos);
   CHECK(m.find("\nclaude_proxy_upstream_errors_total{kind=\"http_529\"} 1\n") != std::string::npos);
 }
@@ -401,7 +420,7 @@ TEST_CASE("quota: the extra-usage refusal is relayed as it came and shown in /he
   CHECK(res.status == 400);
   CHECK(res.body == refusal); // never hidden or rewritten
   CHECK(post_messages(r->port, message_body(false)).status == 400);
-  auto health = call(r->port, http::verb::get, "/health").body;
+  auto health = body_once_it_has(r->port, "/health", R"("extra_usage_refusals":2)");
   CHECK(health.find(R"("quota":{"state":"extra_usage_required","hint":"Anthropic refuses )") !=
         std::string::npos);
   CHECK(health.find(R"("extra_usage_refusals":2)") != std::string::npos);
@@ -412,7 +431,7 @@ TEST_CASE("quota: the extra-usage refusal is relayed as it came and shown in /he
         std::string::npos);
   // Served again (extra usage enabled, say): the state clears, the count stays.
   CHECK(post_messages(r->port, message_body(false)).status == 200);
-  health = call(r->port, http::verb::get, "/health").body;
+  health = body_once_it_has(r->port, "/health", R"("quota":{"state":"ok")");
   CHECK(health.find(R"("quota":{"state":"ok","extra_usage_refusals":2)") != std::string::npos);
 }
 
@@ -425,7 +444,27 @@ TEST_CASE("quota: a unified status of rejected shows the plan limit") {
   auto r = proxy_to(up.url());
   r->start_proxy();
   CHECK(post_messages(r->port, message_body(false)).status == 429);
-  auto health = call(r->port, http::verb::get, "/health").body;
+  auto health = body_once_it_has(r->port, "/health", "plan_limit_reached");
   CHECK(health.find(R"("quota":{"state":"plan_limit_reached")") != std::string::npos);
   CHECK(health.find(R"("anthropic-ratelimit-unified-5h-utilization":"1.0")") != std::string::npos);
+}
+
+TEST_CASE("quota: the simulator's extra-usage refusal on an OAuth credential, end to end") {
+  rig r;
+  auto pair = r.upstream->issue_tokens(std::chrono::hours(1));
+  r.cfg.upstream_url = r.upstream->base_url();
+  r.cfg.oauth_creds_json = R"({"claudeAiOauth":{"accessToken":")" + pair.access_token +
+                           R"(","refreshToken":")" + pair.refresh_token + R"(","expiresAt":)" +
+                           std::to_string(proxy::unix_now_ms() + 3'600'000) + "}}";
+  r.start_proxy();
+  auto refused = post_messages(r.port, message_body(false), {{"x-sim-fault", "extra-usage"}});
+  CHECK(refused.status == 400);
+  CHECK(refused.body.find(std::string(sim::k_extra_usage_message)) != std::string::npos);
+  auto health = body_once_it_has(r.port, "/health", "extra_usage_required");
+  CHECK(health.find(R"("quota":{"state":"extra_usage_required")") != std::string::npos);
+  // Subscription answers carry the unified rate-limit headers.
+  CHECK(post_messages(r.port, message_body(true)).status == 200);
+  health = body_once_it_has(r.port, "/health", R"("quota":{"state":"ok")");
+  CHECK(health.find(R"("quota":{"state":"ok")") != std::string::npos);
+  CHECK(health.find(R"("anthropic-ratelimit-unified-status":"allowed")") != std::string::npos);
 }

@@ -139,9 +139,14 @@ TEST_CASE("quota state: an extra-usage refusal until a request is served again; 
   CHECK(q.state == quota_state::kind::extra_usage_required);
   CHECK(q.extra_usage_refusals == 2);
   CHECK(q.last_refusal_ms == 2000);
-  b.note_success(); // now (wall clock) is after 2000 ms past the epoch
+  b.note_success();
   CHECK(b.quota().state == quota_state::kind::ok);
-  CHECK(b.quota().extra_usage_refusals == 2);
+  // Order decides, not the clock: a success in the same millisecond as a refusal still counts.
+  CHECK(b.note_extra_usage_refusal(5000));
+  b.note_success();
+  CHECK(b.quota().state == quota_state::kind::ok);
+  CHECK(b.quota().last_refusal_ms == 5000);
+  CHECK(b.quota().extra_usage_refusals == 3);
   b.update({{"anthropic-ratelimit-unified-status", "rejected"}}, 3000);
   CHECK(b.quota().state == quota_state::kind::plan_limit_reached);
   b.update({{"anthropic-ratelimit-unified-status", "allowed"}}, 4000);

@@ -431,6 +431,7 @@ TEST_CASE("parse_fault understands every fault form", "[sim]") {
   using kind = sim::fault::kind;
   REQUIRE(sim::parse_fault("")->what == kind::none);
   REQUIRE(sim::parse_fault("reset-before-headers")->what == kind::reset_before_headers);
+  REQUIRE(sim::parse_fault("extra-usage")->what == kind::extra_usage);
   REQUIRE(sim::parse_fault("reset-mid-stream")->what == kind::reset_mid_stream);
   REQUIRE(sim::parse_fault("stall")->what == kind::stall);
   REQUIRE(sim::parse_fault("stall-mid-stream")->what == kind::stall_mid_stream);
