@@ -251,8 +251,8 @@ void on_relay_done(state_ptr self, relay_outcome &outcome,
   st.outcome = std::move(outcome);
   if (st.env->metrics) {
     const auto &o = st.outcome;
-    if (!o.failure.empty())
-      st.env->metrics->upstream_error(o.failure);
+    if (o.failure != relay_outcome::failure_kind::none)
+      st.env->metrics->upstream_error(failure_name(o.failure));
     else if (o.status == 429 || o.status >= 500)
       st.env->metrics->upstream_error("http_" + std::to_string(o.status));
   }

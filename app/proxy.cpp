@@ -217,6 +217,7 @@ result<std::uint16_t> proxy_app::start() {
   so.admin_key = cfg_.admin_key;
   so.log_requests = cfg_.log_requests;
   so.in_flight = env_->in_flight;
+  so.draining = env_->draining; // the server sets it, /health and /metrics report it
   so.max_in_flight = env_->max_in_flight;
   so.metrics = env_->metrics;
   so.metrics_without_key = is_loopback_host(cfg_.host);
@@ -247,7 +248,6 @@ result<std::uint16_t> proxy_app::start() {
 void proxy_app::drain() {
   if (!server_ || server_->draining())
     return;
-  env_->draining->store(true, std::memory_order_relaxed);
   caf::anon_send(env_->credentials, drain_atom::value);
   server_->drain();
 }

@@ -1,7 +1,6 @@
 #include "io/relay.hpp"
 
 #include "core/clock.hpp"
-#include "core/text.hpp"
 #include "policy/body_decoder.hpp"
 #include "policy/header_policy.hpp"
 #include "policy/retry_policy.hpp"
@@ -20,6 +19,7 @@ constexpr std::size_t read_buffer_size = 64 * 1024;    ///< per network thread, 
 constexpr std::size_t max_json_capture = 1024 * 1024;  ///< non-stream body kept to read usage
 constexpr std::uint32_t max_response_head = 64 * 1024; ///< the upstream's response head
 constexpr std::size_t max_held = 2048; ///< stream bytes held back while a retry is possible
+using failure_kind = relay_outcome::failure_kind;
 
 /// Where upstream bytes land. One per thread: every relay on the thread uses it, and each is done
 /// with what it read before it next waits (anything still needed is copied first).
@@ -123,7 +123,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     if (!reused)
       if (auto err = co_await up.connect(p.connect_timeout)) {
         out.error = *err;
-        out.failure = "connect"; // nothing was sent
+        out.failure = failure_kind::connect; // nothing was sent
         co_return false;
       }
     std::array<net::const_buffer, 2> request{net::buffer(p.head),
@@ -145,7 +145,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     }
     up.close();
     out.error = upstream_io_error(ec, "while sending the request", p.upstream_timeout);
-    out.failure = ec == beast::error::timeout ? "timeout" : "reset";
+    out.failure = ec == beast::error::timeout ? failure_kind::timeout : failure_kind::reset;
     co_return false;
   }
 
@@ -168,7 +168,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
   for (;;) {
     if (carry.size() >= buffer.size()) {
       up.close();
-      out.failure = "malformed";
+      out.failure = failure_kind::malformed;
       out.error = make_api_error(502, "the upstream's response head is too large");
       co_return false;
     }
@@ -185,7 +185,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
                         ? cut_off_error()
                         : upstream_io_error(r.ec, "before answering", p.upstream_timeout);
         if (!client.is_cut_off())
-          out.failure = r.ec == beast::error::timeout ? "timeout" : "reset";
+          out.failure = r.ec == beast::error::timeout ? failure_kind::timeout : failure_kind::reset;
         co_return false;
       }
       fresh = r.bytes;
@@ -201,7 +201,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
       continue;
     if (ec) {
       up.close();
-      out.failure = "malformed";
+      out.failure = failure_kind::malformed;
       out.error = make_api_error(502, "the upstream sent a malformed response: " + ec.message());
       co_return false;
     }
@@ -222,18 +222,19 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
   if (!co_await send_request(up, client, p, parser, carry, out)) {
     // Retried when the request cannot have been acted on, or the connection broke before an
     // answer. Never after a timeout: the upstream may still be working on it.
-    if (p.may_retry && (out.failure == "connect" || out.failure == "reset"))
-      plan_retry(out, out.failure, backoff(p));
+    if (p.may_retry && (out.failure == failure_kind::connect || out.failure == failure_kind::reset))
+      plan_retry(out, failure_name(out.failure), backoff(p));
     co_return;
   }
   const auto &head = parser->get();
   out.status = head.result_int();
   out.upstream_request_id = std::string(head["request-id"]);
   if (p.rate_limits) {
-    header_pairs limits; // handed on now: a long stream holds no copy
+    // Handed on now, as views into the head: a long stream holds no copy.
+    boost::container::static_vector<std::pair<std::string_view, std::string_view>, 32> limits;
     for (const auto &field : head)
-      if (is_rate_limit_header(field.name_string()))
-        limits.emplace_back(ascii_lowered(field.name_string()), field.value());
+      if (is_rate_limit_header(field.name_string()) && limits.size() < limits.capacity())
+        limits.emplace_back(field.name_string(), field.value());
     p.rate_limits->update(limits, unix_now_ms());
   }
   if (p.may_retry && retryable_status(out.status, head["x-should-retry"]))
@@ -387,7 +388,7 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
     // The upstream broke off. A stream gets a well-formed error event and a proper end; any
     // other body can only be cut short, which the client notices by the closed connection.
     out.stream_broken = true;
-    out.failure = client.is_cut_off() ? "" : "stream_broken";
+    out.failure = client.is_cut_off() ? failure_kind::none : failure_kind::stream_broken;
     up.close();
     if (sse && framer.mid_event()) {
       // Part of an event too large to hold already went out: anything that ended it would

@@ -18,9 +18,9 @@ struct relay_outcome {
   } what = kind::failed;
   std::string retry_reason; ///< why (kind::retry): status_529, overloaded_event, connect, ...
   std::chrono::milliseconds retry_wait{0}; ///< how long to wait before the retry
-  /// What went wrong with the upstream, if anything: connect, reset, timeout, malformed or
-  /// stream_broken.
-  std::string failure;
+  /// What went wrong with the upstream, if anything.
+  enum class failure_kind { none, connect, reset, timeout, malformed, stream_broken };
+  failure_kind failure = failure_kind::none;
   api_error error;
   unsigned status = 0;
   bool upstream_reusable = false;
@@ -31,5 +31,25 @@ struct relay_outcome {
   upstream_error_fields upstream_error; ///< the type and message of an error answer (JSON)
   std::chrono::steady_clock::time_point first_byte{}; ///< when the client got its first byte
 };
+
+/// The failure's name, for retry reasons and metric labels: connect, reset, timeout, ...
+inline const char *failure_name(relay_outcome::failure_kind f) {
+  using k = relay_outcome::failure_kind;
+  switch (f) {
+  case k::none:
+    return "";
+  case k::connect:
+    return "connect";
+  case k::reset:
+    return "reset";
+  case k::timeout:
+    return "timeout";
+  case k::malformed:
+    return "malformed";
+  case k::stream_broken:
+    return "stream_broken";
+  }
+  return "";
+}
 
 } // namespace proxy

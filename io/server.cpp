@@ -27,6 +27,8 @@ server::server(std::vector<net::io_context *> workers, server_options options,
       options_(std::move(options)), handler_(std::move(handler)), acceptor_(*workers_.front()) {
   if (!options_.in_flight)
     options_.in_flight = std::make_shared<in_flight_counter>(workers_.size());
+  if (!options_.draining)
+    options_.draining = std::make_shared<std::atomic<bool>>(false);
 }
 
 result<std::uint16_t> server::listen() {
@@ -65,7 +67,7 @@ void server::close_all() {
 }
 
 void server::drain() {
-  draining_.store(true, std::memory_order_relaxed);
+  options_.draining->store(true, std::memory_order_relaxed);
   // Responses that start from now on say Connection: close.
   for_each_link([](client_link &link) { link.keep_alive = false; });
 }

@@ -30,6 +30,8 @@ struct server_options {
   bool log_requests = true;
   /// Requests admitted and not finished yet; the server counts them (one slot per thread).
   std::shared_ptr<in_flight_counter> in_flight;
+  /// Set once the proxy is shutting down (drain()); shared with whoever reports it.
+  std::shared_ptr<std::atomic<bool>> draining;
   /// Beyond this many requests in flight, an immediate 529 (0: no limit). /health and /metrics
   /// are exempt.
   std::size_t max_in_flight = 0;
@@ -70,7 +72,7 @@ public:
   /// Shutting down gently: API requests get 529 with retry-after, /health still answers, and
   /// every connection closes after its current response. Requests in flight go on.
   void drain();
-  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  bool draining() const { return options_.draining->load(std::memory_order_relaxed); }
   /// Ends the requests still in flight (see client_link::cut_off).
   void cut_off_all();
   /// Closes every client connection: what waits on one ends (reads, relays, and so sessions).
@@ -100,7 +102,6 @@ private:
   request_handler handler_;
   tcp::acceptor acceptor_;
   std::size_t next_worker_ = 0;
-  std::atomic<bool> draining_{false};
 };
 
 /// A fresh id for a request the proxy handles, e.g. "req_proxy_4f1c...".

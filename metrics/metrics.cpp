@@ -3,6 +3,8 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <charconv>
 #include <sstream>
 
 namespace proxy {
@@ -85,16 +87,24 @@ proxy_metrics::proxy_metrics(std::size_t workers)
 }
 
 prometheus::Counter &proxy_metrics::requests_counter(worker_cache &cache, const request_sample &s) {
-  std::string key;
-  key.reserve(48);
-  key.append(s.route).append(1, ' ').append(s.method).append(1, ' ').append(
-      std::to_string(s.status));
+  // The key is built on the stack: the usual lookup allocates nothing.
+  char status[8];
+  auto status_end = std::to_chars(status, status + sizeof status, s.status).ptr;
+  std::string_view status_text(status, static_cast<std::size_t>(status_end - status));
+  char key_buffer[96];
+  std::size_t length = 0;
+  for (auto part : {s.route, std::string_view(" "), s.method, std::string_view(" "), status_text}) {
+    part = part.substr(0, sizeof key_buffer - length);
+    std::copy(part.begin(), part.end(), key_buffer + length);
+    length += part.size();
+  }
+  std::string_view key(key_buffer, length);
   auto at = cache.requests.find(key);
   if (at == cache.requests.end()) {
     auto &c = requests_->Add({{"route", std::string(s.route)},
                               {"method", std::string(s.method)},
-                              {"status", std::to_string(s.status)}});
-    at = cache.requests.emplace(std::move(key), &c).first;
+                              {"status", std::string(status_text)}});
+    at = cache.requests.emplace(std::string(key), &c).first;
   }
   return *at->second;
 }

@@ -9,18 +9,24 @@
 
 namespace proxy {
 
-void rate_limit_board::update(const header_pairs &headers, std::int64_t now_ms) {
+void rate_limit_board::update(header_views headers, std::int64_t now_ms) {
   if (headers.empty())
     return;
   std::lock_guard lock(mutex_);
   for (const auto &[name, value] : headers) {
+    auto known = std::find_if(latest_.begin(), latest_.end(),
+                              [&](const auto &entry) { return iequals(entry.first, name); });
+    if (known != latest_.end()) {
+      known->second.assign(value);
+      continue;
+    }
+    if (latest_.size() >= 64) // the upstream names them; a bound all the same
+      continue;
+    auto lowered = ascii_lowered(name);
     auto at =
-        std::lower_bound(latest_.begin(), latest_.end(), name,
+        std::lower_bound(latest_.begin(), latest_.end(), lowered,
                          [](const auto &entry, const std::string &n) { return entry.first < n; });
-    if (at != latest_.end() && at->first == name)
-      at->second = value;
-    else if (latest_.size() < 64) // the upstream names them; a bound all the same
-      latest_.insert(at, {name, value});
+    latest_.insert(at, {std::move(lowered), std::string(value)});
   }
   updated_ms_ = now_ms;
 }

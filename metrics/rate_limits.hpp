@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,8 @@
 namespace proxy {
 
 using header_pairs = std::vector<std::pair<std::string, std::string>>;
+/// Header names and values as an answer carries them (views into it).
+using header_views = std::span<const std::pair<std::string_view, std::string_view>>;
 
 /// Where the credential stands with the upstream's quota.
 struct quota_state {
@@ -29,9 +32,10 @@ struct quota_state {
 
 class rate_limit_board {
 public:
-  /// Lower-case names; values as sent.
-  void update(const header_pairs &headers, std::int64_t now_ms);
-  /// Every header known, sorted by name.
+  /// Names in any case (kept lower-case); values as sent. Allocates only for a name not seen
+  /// before: the per-answer path copies the values into the strings already there.
+  void update(header_views headers, std::int64_t now_ms);
+  /// Every header known, lower-case names, sorted by name.
   header_pairs snapshot() const;
   std::int64_t updated_ms() const;
 

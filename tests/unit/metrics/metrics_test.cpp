@@ -6,6 +6,8 @@
 using namespace proxy;
 
 namespace {
+using views = std::vector<std::pair<std::string_view, std::string_view>>;
+
 bool has_line(const std::string &text, const std::string &line) {
   return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
 }
@@ -30,10 +32,10 @@ TEST_CASE("the rate-limit board keeps the latest value of each header") {
   rate_limit_board b;
   CHECK(b.snapshot().empty());
   CHECK(b.updated_ms() == 0);
-  b.update({{"anthropic-ratelimit-requests-remaining", "10"},
-            {"anthropic-ratelimit-requests-limit", "50"}},
+  b.update(views{{"anthropic-ratelimit-requests-remaining", "10"},
+                 {"anthropic-ratelimit-requests-limit", "50"}},
            1000);
-  b.update({{"anthropic-ratelimit-requests-remaining", "9"}}, 2000);
+  b.update(views{{"Anthropic-RateLimit-Requests-Remaining", "9"}}, 2000); // names in any case
   b.update({}, 3000); // an answer without them changes nothing
   auto s = b.snapshot();
   REQUIRE(s.size() == 2);
@@ -147,8 +149,8 @@ TEST_CASE("quota state: an extra-usage refusal until a request is served again; 
   CHECK(b.quota().state == quota_state::kind::ok);
   CHECK(b.quota().last_refusal_ms == 5000);
   CHECK(b.quota().extra_usage_refusals == 3);
-  b.update({{"anthropic-ratelimit-unified-status", "rejected"}}, 3000);
+  b.update(views{{"anthropic-ratelimit-unified-status", "rejected"}}, 3000);
   CHECK(b.quota().state == quota_state::kind::plan_limit_reached);
-  b.update({{"anthropic-ratelimit-unified-status", "allowed"}}, 4000);
+  b.update(views{{"anthropic-ratelimit-unified-status", "allowed"}}, 4000);
   CHECK(b.quota().state == quota_state::kind::ok);
 }
