@@ -258,6 +258,16 @@ void grant_if_needed(state_ptr self, const std::string &rejected) {
       });
 }
 
+/// No refresh now, for a reason outside the token endpoint: serve with what we have and try
+/// again in 5 s.
+void refresh_later(state_ptr self, std::string why) {
+  auto &st = self->state;
+  st.last_error = std::move(why);
+  log_storage_error(st.last_error);
+  st.retry_at_ms = now(st) + 5000;
+  end_refresh(self, fallback_reply(st));
+}
+
 /// Someone else (another process, or `claude` itself) may have refreshed since we loaded the
 /// file: their pair is the live one, and using our old refresh token would fail or log them out.
 /// So the file is re-read just before a refresh, by the store actor.
@@ -275,11 +285,8 @@ void start_refresh(state_ptr self, std::string rejected) {
             auto &st = self->state;
             if (!r.locked) {
               // Another process is refreshing (or cannot finish): spending the refresh token
-              // now could log one of us out. Serve with what we have and try again later.
-              st.last_error = "could not lock the credentials file: " + r.error;
-              log_storage_error(st.last_error);
-              st.retry_at_ms = now(st) + 5000;
-              end_refresh(self, fallback_reply(st));
+              // now could log one of us out.
+              refresh_later(self, "could not lock the credentials file: " + r.error);
               return;
             }
             if (r.ok && generation == st.generation)
@@ -291,10 +298,7 @@ void start_refresh(state_ptr self, std::string rejected) {
             grant_if_needed(self, rejected);
           },
           [self](caf::error &e) {
-            auto &st = self->state;
-            st.last_error = "the credential store did not answer: " + self->system().render(e);
-            st.retry_at_ms = now(st) + 5000;
-            end_refresh(self, fallback_reply(st));
+            refresh_later(self, "the credential store did not answer: " + self->system().render(e));
           });
 }
 
