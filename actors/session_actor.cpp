@@ -387,6 +387,8 @@ void start(state_ptr self, incoming_request &&req) {
   auto &st = self->state;
   st.req = std::move(req);
   st.holds_client = true;
+  st.env->sessions->add(st.req.client->worker(), 1);
+  st.counted = true;
   switch (st.req.kind) {
   case route::health:
     serve_health(self);

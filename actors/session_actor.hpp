@@ -39,6 +39,10 @@ struct session_env {
   bool log_requests = true;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::shared_ptr<in_flight_counter> in_flight;
+  /// Sessions serving a request, until they end: a session still logs and records its request
+  /// after the server has the connection back (so the server's count is already down), and
+  /// shutting down waits for both.
+  std::shared_ptr<in_flight_counter> sessions;
   std::size_t max_in_flight = 0;
   std::shared_ptr<std::atomic<bool>> draining = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<proxy_metrics> metrics;
@@ -61,6 +65,7 @@ struct session_state {
   bool stream_counted = false;      ///< counted in the metrics' open streams
   bool extra_usage_refusal = false; ///< the upstream refused third-party subscription use
   bool holds_client = false;        ///< the server waits for us
+  bool counted = false;             ///< counted in env->sessions
 
   /// Hands the connection back to the server, once. Also runs if the actor ends abnormally,
   /// so no connection waits forever on a session that is gone.
@@ -70,7 +75,11 @@ struct session_state {
     holds_client = false;
     req.client->finish(req.serial);
   }
-  ~session_state() { release_client(); }
+  ~session_state() {
+    release_client();
+    if (counted)
+      env->sessions->add(req.client->worker(), -1);
+  }
   static inline const char *name = "session";
 };
 

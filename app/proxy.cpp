@@ -202,6 +202,7 @@ result<std::uint16_t> proxy_app::start() {
   env_->retry_max_wait = cfg_.retry_max_wait;
   env_->log_requests = cfg_.log_requests;
   env_->in_flight = std::make_shared<in_flight_counter>(contexts.size());
+  env_->sessions = std::make_shared<in_flight_counter>(contexts.size());
   // Each request in flight may hold a stream: more than the capacity could only fail later.
   env_->max_in_flight = cfg_.max_in_flight != 0 ? cfg_.max_in_flight : capacity_;
   env_->metrics = std::make_shared<proxy_metrics>(contexts.size());
@@ -269,7 +270,8 @@ void proxy_app::stop() {
   // when it ends by itself, not when a stopped scheduler releases it.
   auto settle = [this](std::chrono::milliseconds bound) {
     auto deadline = std::chrono::steady_clock::now() + bound;
-    while (env_ && env_->in_flight->total() > 0 && std::chrono::steady_clock::now() < deadline)
+    while (env_ && (env_->in_flight->total() > 0 || env_->sessions->total() > 0) &&
+           std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   };
   if (server_) {
