@@ -133,19 +133,28 @@ auto on_actor_error(state_ptr self, const char *who) {
 void run_relay(state_ptr self, std::shared_ptr<upstream_connection> conn) {
   auto &st = self->state;
   relay_params p;
-  std::optional<std::size_t> length;
-  if (st.req.method == http::verb::post || !st.req.body->empty())
+  std::optional<std::uint64_t> length;
+  if (st.req.streamed)
+    length = st.req.streamed->length;
+  else if (st.req.method == http::verb::post || !st.req.body->empty())
     length = st.req.body->size();
+  bool chunked = st.req.streamed && st.req.streamed->chunked;
   p.head = upstream_request_head(st.req.method, st.env->upstream.target(st.req.target),
-                                 st.env->upstream.host_header(), st.req.headers, st.auth, length);
+                                 st.env->upstream.host_header(), st.req.headers, st.auth, length,
+                                 chunked);
   p.body = st.req.body;
+  p.streamed = st.req.streamed;
+  std::string_view target = st.req.target;
+  if (st.req.kind == route::batches && !target.substr(0, target.find('?')).ends_with("/results"))
+    p.results_origin = client_origin(st.req.headers);
   p.head_request = st.req.method == http::verb::head;
-  p.intercept_unauthorized = st.refreshable && !st.retried;
+  // A streamed body can be sent only once: no second attempt after a refresh or a refusal.
+  p.intercept_unauthorized = st.refreshable && !st.retried && !st.req.streamed;
   p.connect_timeout = st.env->connect_timeout;
   p.upstream_timeout = st.env->upstream_timeout;
   p.stream_idle_timeout = st.env->stream_idle_timeout;
   p.keepalive = st.env->sse_keepalive;
-  p.may_retry = st.retries < st.env->retries;
+  p.may_retry = st.retries < st.env->retries && !st.req.streamed;
   p.attempt = st.retries;
   p.retry_max_wait = st.env->retry_max_wait;
   p.rate_limits = st.env->rate_limits.get();
@@ -409,7 +418,11 @@ void start(state_ptr self, incoming_request &&req) {
     get_token(self);
     break;
   }
-  case route::models:
+  case route::models: // and the families relayed without a look at their bodies
+  case route::batches:
+  case route::files:
+  case route::skills:
+  case route::agents:
     get_token(self);
     break;
   case route::admin_credentials:

@@ -191,6 +191,8 @@ task<bool> write_response(client_link &client, unsigned status, std::string_view
   append_status_line(head, client.version, status);
   append_field(head, "Content-Type", content_type);
   head.append(extra_head);
+  if (client.body_unread)
+    client.keep_alive = false;
   end_response_head(head, client.version, body_framing::length, body.size(), client.keep_alive);
   client.response_started = true;
   std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(body)};

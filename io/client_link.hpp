@@ -17,6 +17,15 @@
 
 namespace proxy {
 
+/// A request body the server left on the connection for the relay to stream upstream as it
+/// arrives (policy/request_check.hpp: body_mode::streamed).
+struct streamed_body {
+  bool chunked = false;
+  std::uint64_t length = 0;               ///< without chunked framing
+  std::uint64_t limit = 0;                ///< the most body bytes accepted (413 beyond)
+  std::chrono::seconds idle_timeout{120}; ///< the longest wait for the client's next bytes
+};
+
 /// Work a session asks the connection's coroutine to do (actors never touch sockets). It runs on
 /// the connection's thread, between reading one request and the next.
 using client_work = std::function<task<>()>;
@@ -59,6 +68,9 @@ public:
   unsigned version = 11;
   bool keep_alive = true;
   bool response_started = false; ///< bytes of a response went out: no error response possible
+  /// Part of the request's body is still to be read (a streamed body): a response written now
+  /// ends the connection, since what follows cannot be parsed as the next request.
+  bool body_unread = false;
   std::chrono::seconds write_timeout{60};
 
   /// Sends `buffers` completely. Tries once without waiting (the usual case: the kernel takes it

@@ -3,6 +3,7 @@
 #include "core/clock.hpp"
 #include "policy/body_decoder.hpp"
 #include "policy/header_policy.hpp"
+#include "policy/results_url.hpp"
 #include "policy/retry_policy.hpp"
 
 #include <boost/container/static_vector.hpp>
@@ -109,6 +110,78 @@ private:
   boost::container::static_vector<net::const_buffer, 8> buffers_;
 };
 
+/// How streaming a request body upstream ended.
+struct body_pumped {
+  error_code upstream;             ///< the upstream stopped taking it (its answer may say why)
+  std::optional<api_error> client; ///< the client's body was at fault
+  bool client_gone = false;        ///< the client left or went quiet for too long
+};
+
+/// Streams the client's request body upstream as it arrives: what the client sent is decoded
+/// (Content-Length or chunked) in the connection's own buffer and written on, re-chunked when
+/// it came chunked. Only what the upstream took is consumed, so a slow upstream stops the
+/// client's reads once the connection's buffer is full: memory does not grow with the body.
+task<body_pumped> pump_body(upstream_connection &up, client_link &client, const streamed_body &b,
+                            std::chrono::seconds upstream_timeout) {
+  body_decoder decoder = b.chunked ? body_decoder(body_decoder::framing::chunked)
+                                   : body_decoder(body_decoder::framing::length, b.length);
+  std::uint64_t total = 0;
+  std::string pending; // what the upstream did not take at once (the client's buffer may move)
+  body_pumped out;
+  while (client.body_unread) {
+    auto &buffer = client.buffer();
+    auto step = decoder.decode(static_cast<char *>(buffer.data().data()), buffer.size());
+    total += step.data;
+    if (decoder.failed()) {
+      out.client = make_api_error(400, "Malformed chunked request body");
+      co_return out;
+    }
+    if (total > b.limit) {
+      out.client = make_api_error(413, "Request body is larger than this proxy's limit (" +
+                                           std::to_string(b.limit) + " bytes)");
+      co_return out;
+    }
+    client_write write;
+    write.add_body(std::string_view(static_cast<const char *>(buffer.data().data()), step.data),
+                   b.chunked);
+    if (decoder.done()) {
+      client.body_unread = false;
+      if (b.chunked)
+        write.add("0\r\n\r\n");
+    }
+    if (!write.empty()) {
+      auto now = up.write_now(write.buffers());
+      if (now.ec == net::error::would_block) {
+        beast::buffers_suffix<std::span<const net::const_buffer>> rest(write.buffers());
+        rest.consume(now.bytes);
+        for (auto piece : rest)
+          pending.append(static_cast<const char *>(piece.data()), piece.size());
+      } else if (now.ec) {
+        out.upstream = now.ec;
+        co_return out;
+      }
+    }
+    buffer.consume(step.consumed);
+    client.consumed();
+    if (!pending.empty()) {
+      std::array<net::const_buffer, 1> rest{net::buffer(pending)};
+      out.upstream = co_await up.write_all(rest, steady_clock::now() + upstream_timeout);
+      pending.clear();
+      if (out.upstream)
+        co_return out;
+    }
+    if (step.consumed > 0 || !client.body_unread)
+      continue;
+    // Nothing usable is buffered: wait for the client's next bytes. A client that went quiet
+    // is treated as gone (as when the server reads a whole body): its input has ended.
+    if (co_await client.wait_input(steady_clock::now() + b.idle_timeout)) {
+      out.client_gone = true;
+      co_return out;
+    }
+  }
+  co_return out;
+}
+
 /// Sends the request and reads the final response head into `parser`. Bytes read past the head
 /// are left in `carry`. A pooled connection the upstream has closed while idle is replaced
 /// before use; after a request was written completely it is never sent again (a POST may
@@ -149,13 +222,26 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     co_return false;
   }
 
+  error_code send_error; // the upstream stopped taking a streamed body: its answer may say why
+  if (p.streamed) {
+    auto pumped = co_await pump_body(up, client, *p.streamed, p.upstream_timeout);
+    if (pumped.client || pumped.client_gone) {
+      up.close(); // the upstream has part of a request: this connection is done
+      out.client_gone = pumped.client_gone;
+      if (pumped.client)
+        out.error = *pumped.client;
+      co_return false;
+    }
+    send_error = pumped.upstream;
+  }
+
   // The wait for the answer may be long: a client that leaves meanwhile closes the upstream
   // connection, which ends the wait.
   client.on_input_end([weak = up.weak_from_this()] {
     if (auto conn = weak.lock())
       conn->close();
   });
-  auto deadline = steady_clock::now() + p.upstream_timeout;
+  auto deadline = steady_clock::now() + (send_error ? std::chrono::seconds(5) : p.upstream_timeout);
   auto buffer = thread_read_buffer();
   auto new_parser = [&] {
     parser.emplace();
@@ -181,6 +267,12 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
           co_return false;
         }
         up.close();
+        if (send_error) {
+          out.error =
+              upstream_io_error(send_error, "while sending the request", p.upstream_timeout);
+          out.failure = failure_kind::reset;
+          co_return false;
+        }
         out.error = client.is_cut_off()
                         ? cut_off_error()
                         : upstream_io_error(r.ec, "before answering", p.upstream_timeout);
@@ -213,6 +305,73 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     }
     co_return true;
   }
+}
+
+/// Reads the rest of a response body (what `carry` holds first) into `whole`, up to `max` bytes.
+/// False when it broke off, was malformed or too large; `reusable` turns false when bytes
+/// followed it.
+task<bool> read_whole_body(upstream_connection &up, body_decoder &body, std::string &carry,
+                           std::string &whole, std::size_t max, std::chrono::seconds timeout,
+                           bool &reusable) {
+  auto buffer = thread_read_buffer();
+  auto deadline = steady_clock::now() + timeout;
+  std::copy(carry.begin(), carry.end(), buffer.begin());
+  std::size_t avail = carry.size();
+  for (;;) {
+    auto step = body.decode(buffer.data(), avail);
+    whole.append(buffer.data(), step.data);
+    if (body.done()) {
+      reusable = reusable && step.consumed == avail;
+      co_return true;
+    }
+    if (body.failed() || whole.size() > max)
+      co_return false;
+    carry.assign(buffer.data() + step.consumed, avail - step.consumed);
+    auto r = co_await up.read(buffer.subspan(carry.size()), deadline);
+    if (r.ec == net::error::eof && body.until_close()) {
+      reusable = false;
+      co_return true;
+    }
+    if (r.ec)
+      co_return false;
+    std::copy(carry.begin(), carry.end(), buffer.begin());
+    avail = carry.size() + r.bytes;
+  }
+}
+
+/// Relays a JSON answer whose batches' results_url must name the proxy: read whole, rewritten,
+/// then sent with its new length.
+task<> relay_rewritten(upstream_connection &up, client_link &client, const relay_params &p,
+                       const http::response_header<> &head, body_decoder &body, std::string &carry,
+                       bool reusable, relay_outcome &out) {
+  constexpr std::size_t max_rewritten = 16u << 20;
+  std::string whole;
+  if (!co_await read_whole_body(up, body, carry, whole, max_rewritten, p.stream_idle_timeout,
+                                reusable)) {
+    up.close();
+    out.failure = failure_kind::malformed;
+    out.error = make_api_error(502, "the upstream's batch answer was cut short or too large");
+    co_return;
+  }
+  if (auto moved = rewrite_results_urls(whole, p.results_origin))
+    whole = std::move(*moved);
+  std::string client_head;
+  append_status_line(client_head, client.version, out.status, head.reason());
+  append_response_headers(client_head, head);
+  end_response_head(client_head, client.version, body_framing::length, whole.size(),
+                    client.keep_alive);
+  out.what = relay_outcome::kind::relayed;
+  client.response_started = true;
+  std::array<net::const_buffer, 2> response{net::buffer(client_head), net::buffer(whole)};
+  if (!co_await client.send(response)) {
+    out.client_gone = true;
+    up.close();
+    co_return;
+  }
+  out.first_byte = steady_clock::now();
+  out.upstream_reusable = reusable;
+  if (!reusable)
+    up.close();
 }
 
 task<> exchange(upstream_connection &up, client_link &client, const relay_params &p,
@@ -264,9 +423,14 @@ task<> exchange(upstream_connection &up, client_link &client, const relay_params
               : client.version >= 11 ? body_framing::chunked
                                      : body_framing::close;
   }
-  if (framing == body_framing::close)
-    client.keep_alive = false; // HTTP/1.0: the end of the body is the end of the connection
-  bool upstream_keep_alive = parser->keep_alive();
+  if (framing == body_framing::close || client.body_unread)
+    client.keep_alive = false; // HTTP/1.0, or the upstream answered before the body was sent
+  bool upstream_keep_alive = parser->keep_alive() && !client.body_unread;
+  if (!p.results_origin.empty() && json && out.status / 100 == 2 &&
+      !bodiless(out.status, p.head_request)) {
+    co_await relay_rewritten(up, client, p, head, body, carry, upstream_keep_alive, out);
+    co_return;
+  }
   std::string client_head;
   append_status_line(client_head, client.version, out.status, head.reason());
   append_response_headers(client_head, head);

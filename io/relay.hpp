@@ -14,6 +14,12 @@ namespace proxy {
 struct relay_params {
   std::string head; ///< the upstream request head, credential included (upstream_request_head)
   std::shared_ptr<const std::string> body;
+  /// Set: the body is read from the client as the upstream takes it (`head` says how it is
+  /// framed) instead of `body`. Never sent twice: no retries, no 401 interception.
+  std::optional<streamed_body> streamed;
+  /// Non-empty: a 2xx JSON answer is read whole (up to 16 MiB) and its batches' results_url
+  /// moved to this origin (policy/results_url.hpp) before it goes to the client.
+  std::string results_origin;
   bool head_request = false; ///< a HEAD request: the response has no body whatever it says
   /// Hand an upstream 401 back to the caller (which refreshes and retries) instead of relaying.
   bool intercept_unauthorized = false;

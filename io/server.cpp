@@ -237,6 +237,10 @@ void server::log_refusal(std::size_t worker, const std::string &request_id,
   log_request(r);
 }
 
+std::uint64_t server::body_limit_of(route kind, body_mode mode) const {
+  return mode == body_mode::whole ? options_.max_body_bytes : body_limit(kind);
+}
+
 std::optional<api_error> server::refusal_for(route kind,
                                              const http::request_parser<http::string_body> &parser,
                                              std::size_t fields) {
@@ -247,9 +251,7 @@ std::optional<api_error> server::refusal_for(route kind,
     return make_api_error(431, "Request has more than " +
                                    std::to_string(options_.max_header_fields) + " header fields");
   if (kind == route::not_found) {
-    auto scheme = iequals(req["x-forwarded-proto"], "https") ? "https://" : "http://";
-    return make_api_error(
-        404, not_found_message(req.target(), scheme + std::string(req[http::field::host])));
+    return make_api_error(404, not_found_message(req.target(), client_origin(req)));
   }
   if (kind == route::method_not_allowed)
     return make_api_error(405, "Method " + utf8_prefix(req.method_string(), 20) +
@@ -264,8 +266,13 @@ std::optional<api_error> server::refusal_for(route kind,
                                "x-api-key or Authorization: Bearer)");
   }
   bool declares_body = parser.chunked() || parser.content_length().value_or(0) > 0;
-  if (declares_body && !takes_body(kind))
+  auto mode = body_of(kind, req.method());
+  if (declares_body && mode == body_mode::none)
     return make_api_error(400, "This route takes no request body");
+  if (parser.content_length().value_or(0) > body_limit_of(kind, mode))
+    return make_api_error(413, "Request body is larger than this proxy's limit for " +
+                                   std::string(route_name(kind)) + " (" +
+                                   std::to_string(body_limit_of(kind, mode)) + " bytes)");
   if (kind != route::health && kind != route::metrics) {
     if (draining())
       return make_api_error(529, "The proxy is shutting down; retry shortly");
@@ -302,7 +309,8 @@ task<> server::serve(std::shared_ptr<client_link> link) {
       // The parser lives only while the request is read: a request in flight holds no parser.
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-      parser.body_limit(options_.max_body_bytes);
+      // Any family's limit while the head is read; the route's own is judged from the head.
+      parser.body_limit(std::max<std::uint64_t>(options_.max_body_bytes, largest_body_limit()));
       parser.eager(false); // the head first: the body only once the route checks passed
       auto ec =
           co_await read_until(*link, parser, steady_clock::now() + options_.client_idle_timeout,
@@ -342,15 +350,23 @@ task<> server::serve(std::shared_ptr<client_link> link) {
       }
       // Admitted: counted from here until the session is done with the connection.
       admitted.emplace(*options_.in_flight, link->worker());
-      if (!parser.is_done()) {
+      auto mode = body_of(kind, req.method());
+      if (!parser.is_done() && req[http::field::expect] == "100-continue" &&
+          link->buffer().size() == 0) {
+        // Clients that ask wait (curl: 1 s) before sending the body unless told to go on.
+        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+        std::array<net::const_buffer, 1> interim{net::buffer(go_on.data(), go_on.size())};
+        if (!co_await link->send(interim))
+          break;
+      }
+      if (mode == body_mode::streamed) {
+        // The body stays on the connection: the relay streams it upstream as it arrives.
+        s.streamed = streamed_body{parser.chunked(), parser.content_length().value_or(0),
+                                   body_limit_of(kind, mode), options_.client_idle_timeout};
+        link->body_unread = !parser.is_done();
+      } else if (!parser.is_done()) {
+        parser.body_limit(options_.max_body_bytes);
         parser.eager(true);
-        if (req[http::field::expect] == "100-continue" && link->buffer().size() == 0) {
-          // Clients that ask wait (curl: 1 s) before sending the body unless told to go on.
-          static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-          std::array<net::const_buffer, 1> interim{net::buffer(go_on.data(), go_on.size())};
-          if (!co_await link->send(interim))
-            break;
-        }
         // The body gets a fresh allowance.
         ec = co_await read_until(*link, parser, steady_clock::now() + options_.client_idle_timeout,
                                  [&] { return parser.is_done(); });
@@ -367,7 +383,7 @@ task<> server::serve(std::shared_ptr<client_link> link) {
       }
       // Fields that arrive after a chunked body (trailers) are not headers: they must not reach
       // the upstream as headers (RFC 9110 6.5.1). The parser appends them, so drop what follows.
-      if (parser.chunked())
+      if (parser.chunked() && mode != body_mode::streamed)
         for (auto extra = std::distance(req.begin(), req.end()) - head_fields; extra > 0; --extra)
           req.erase(std::prev(req.end()));
       s.client = link;
@@ -385,6 +401,11 @@ task<> server::serve(std::shared_ptr<client_link> link) {
     while (auto work = co_await link->next_work())
       co_await work();
     admitted.reset();
+    if (link->body_unread) {
+      // The answer came before the whole body was read: what follows is not a request.
+      co_await close_gracefully(*link);
+      co_return;
+    }
     if (!link->keep_alive || draining() || !link->socket().is_open())
       break;
   }

@@ -50,7 +50,9 @@ struct incoming_request {
   http::verb method = http::verb::get;
   std::string target;
   http::fields headers;
-  std::shared_ptr<const std::string> body;
+  std::shared_ptr<const std::string> body; ///< empty while `streamed` is set
+  /// Set for a body the relay streams upstream from `client` (body_mode::streamed).
+  std::optional<streamed_body> streamed;
   std::string request_id;
   steady_clock::time_point received = steady_clock::now();
 };
@@ -86,6 +88,8 @@ private:
   std::optional<api_error> refusal_for(route kind,
                                        const http::request_parser<http::string_body> &parser,
                                        std::size_t fields);
+  /// The largest body a request to `kind` may have.
+  std::uint64_t body_limit_of(route kind, body_mode mode) const;
   /// Runs `f` on every open connection, each on its own thread.
   template <class F> void for_each_link(F f);
   /// Logs and counts a request the server answered itself, on network thread `worker`.

@@ -120,7 +120,7 @@ void append_field(std::string &out, std::string_view name, std::string_view valu
 
 std::string upstream_request_head(http::verb method, std::string_view target, std::string_view host,
                                   const http::fields &client, const upstream_auth &auth,
-                                  std::optional<std::size_t> content_length) {
+                                  std::optional<std::uint64_t> content_length, bool chunked) {
   std::string out;
   out.reserve(1024);
   out.append(http::to_string(method));
@@ -157,13 +157,20 @@ std::string upstream_request_head(http::verb method, std::string_view target, st
     out.append(auth.secret);
     out.append("\r\n");
   }
-  if (content_length) {
+  if (chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  } else if (content_length) {
     out.append("Content-Length: ");
     append_number(out, *content_length);
     out.append("\r\n");
   }
   out.append("\r\n");
   return out;
+}
+
+std::string client_origin(const http::fields &client) {
+  auto scheme = iequals(client["x-forwarded-proto"], "https") ? "https://" : "http://";
+  return scheme + std::string(client[http::field::host]);
 }
 
 void append_status_line(std::string &out, unsigned version, unsigned status,

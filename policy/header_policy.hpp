@@ -24,14 +24,20 @@ bool is_hop_by_hop(std::string_view name);
 bool is_rate_limit_header(std::string_view name);
 
 /// The request head that goes upstream: start line, Host, the client's end-to-end headers
-/// unchanged, our credential, and Content-Length when there is a body. Dropped: hop-by-hop
+/// unchanged, our credential, and Content-Length when there is a body (or, for a body streamed
+/// as it arrives without a known length, Transfer-Encoding: chunked). Dropped: hop-by-hop
 /// headers (and those the client's Connection header names), host, content-length, cookies,
 /// accept-encoding (we must read what we relay), expect (we answered 100-continue ourselves) and
 /// the client's own credentials. For OAuth the beta flag is merged into the client's
 /// anthropic-beta list; anthropic-version is added only when the client sent none.
 std::string upstream_request_head(http::verb method, std::string_view target, std::string_view host,
                                   const http::fields &client, const upstream_auth &auth,
-                                  std::optional<std::size_t> content_length);
+                                  std::optional<std::uint64_t> content_length,
+                                  bool chunked = false);
+
+/// How the client reached the proxy, e.g. "https://proxy.example": X-Forwarded-Proto (https or
+/// http) and Host. For messages that name the proxy's own URLs.
+std::string client_origin(const http::fields &client);
 
 /// How a response body is delimited on the client connection.
 enum class body_framing {

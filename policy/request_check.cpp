@@ -2,6 +2,9 @@
 
 #include "core/text.hpp"
 
+#include <algorithm>
+#include <span>
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
@@ -27,8 +30,113 @@ bool canonical_path(std::string_view path) {
   }
 }
 
-route classify(boost::beast::http::verb method, std::string_view target, bool admin_enabled) {
-  using boost::beast::http::verb;
+namespace {
+
+using boost::beast::http::verb;
+constexpr std::uint64_t MiB = 1u << 20;
+enum method_bits : unsigned { GET = 1, POST = 2, DELETE = 4 };
+
+unsigned bit_of(verb method) {
+  switch (method) {
+  case verb::get:
+    return GET;
+  case verb::post:
+    return POST;
+  case verb::delete_:
+    return DELETE;
+  default:
+    return 0;
+  }
+}
+
+/// One endpoint: a path pattern whose "*" segment matches any one segment and whose final "**"
+/// matches one or more, and the methods it takes.
+struct api_endpoint {
+  std::string_view pattern;
+  unsigned methods;
+};
+
+/// A family of endpoints that go upstream, with the largest request body it takes.
+struct api_family {
+  route kind;
+  std::uint64_t max_body;
+  std::span<const api_endpoint> endpoints;
+};
+
+// The API families the proxy passes through, byte for byte (the Anthropic API reference and the
+// current TypeScript SDK's paths; a beta family's `?beta=true` query goes upstream as it came).
+constexpr api_endpoint messages_api[] = {{"/v1/messages", POST}};
+constexpr api_endpoint count_tokens_api[] = {{"/v1/messages/count_tokens", POST}};
+constexpr api_endpoint batches_api[] = {
+    {"/v1/messages/batches", GET | POST},
+    {"/v1/messages/batches/*", GET | DELETE},
+    {"/v1/messages/batches/*/cancel", POST},
+    {"/v1/messages/batches/*/results", GET}, // JSONL, streamed back
+};
+constexpr api_endpoint files_api[] = {
+    {"/v1/files", GET | POST},
+    {"/v1/files/*", GET | DELETE},
+    {"/v1/files/*/content", GET},
+};
+constexpr api_endpoint models_api[] = {{"/v1/models", GET}, {"/v1/models/*", GET}};
+constexpr api_endpoint chat_api[] = {{"/v1/chat/completions", POST}};
+constexpr api_endpoint skills_api[] = {
+    {"/v1/skills", GET | POST},
+    {"/v1/skills/*", GET | DELETE},
+    {"/v1/skills/*/versions", GET | POST},
+    {"/v1/skills/*/versions/*", GET | DELETE},
+    {"/v1/skills/*/versions/*/content", GET},
+};
+// The agent families of the SDK's beta namespace, each passed through below its root.
+#define AGENT_FAMILY(root)                                                                         \
+  {root, GET | POST}, {                                                                            \
+    root "/**", GET | POST | DELETE                                                                \
+  }
+constexpr api_endpoint agents_api[] = {
+    AGENT_FAMILY("/v1/agents"),          AGENT_FAMILY("/v1/sessions"),
+    AGENT_FAMILY("/v1/environments"),    AGENT_FAMILY("/v1/memory_stores"),
+    AGENT_FAMILY("/v1/vaults"),          AGENT_FAMILY("/v1/deployments"),
+    AGENT_FAMILY("/v1/deployment_runs"), AGENT_FAMILY("/v1/dreams"),
+    AGENT_FAMILY("/v1/tunnels"),         AGENT_FAMILY("/v1/user_profiles"),
+};
+#undef AGENT_FAMILY
+
+constexpr api_family api_families[] = {
+    {route::messages, 32 * MiB, messages_api},
+    {route::count_tokens, 32 * MiB, count_tokens_api},
+    {route::batches, 256 * MiB, batches_api},
+    {route::files, 500 * MiB, files_api},
+    {route::models, 0, models_api},
+    {route::chat_completions, 32 * MiB, chat_api},
+    {route::skills, 32 * MiB, skills_api},
+    {route::agents, 32 * MiB, agents_api},
+};
+
+/// Whether canonical `path` matches `pattern`, segment by segment.
+bool matches(std::string_view pattern, std::string_view path) {
+  auto next = [](std::string_view &s) {
+    s.remove_prefix(1); // the "/"
+    auto slash = std::min(s.find('/'), s.size());
+    auto segment = s.substr(0, slash);
+    s.remove_prefix(slash);
+    return segment;
+  };
+  while (!pattern.empty()) {
+    if (path.empty())
+      return false;
+    auto want = next(pattern);
+    auto have = next(path);
+    if (want == "**")
+      return true; // at least one segment, which `have` is
+    if (want != "*" && want != have)
+      return false;
+  }
+  return path.empty();
+}
+
+} // namespace
+
+route classify(verb method, std::string_view target, bool admin_enabled) {
   auto path = target.substr(0, target.find('?'));
   if (!canonical_path(path))
     return route::not_found;
@@ -41,18 +149,42 @@ route classify(boost::beast::http::verb method, std::string_view target, bool ad
     return expect(verb::get, route::metrics);
   if (path == "/admin/credentials")
     return admin_enabled ? expect(verb::post, route::admin_credentials) : route::not_found;
-  if (path == "/v1/messages")
-    return expect(verb::post, route::messages);
-  if (path == "/v1/messages/count_tokens")
-    return expect(verb::post, route::count_tokens);
-  if (path == "/v1/chat/completions")
-    return expect(verb::post, route::chat_completions);
-  constexpr std::string_view models = "/v1/models/";
-  if (path == models.substr(0, models.size() - 1) ||
-      (path.substr(0, models.size()) == models &&
-       path.find('/', models.size()) == std::string_view::npos))
-    return expect(verb::get, route::models);
+  for (const auto &family : api_families)
+    for (const auto &endpoint : family.endpoints)
+      if (matches(endpoint.pattern, path))
+        return (endpoint.methods & bit_of(method)) ? family.kind : route::method_not_allowed;
   return route::not_found;
+}
+
+body_mode body_of(route r, verb method) {
+  switch (r) {
+  case route::messages:
+  case route::count_tokens:
+  case route::chat_completions:
+  case route::admin_credentials:
+    return body_mode::whole;
+  case route::batches:
+  case route::files:
+  case route::skills:
+  case route::agents:
+    return method == verb::post ? body_mode::streamed : body_mode::none;
+  default:
+    return body_mode::none;
+  }
+}
+
+std::uint64_t body_limit(route r) {
+  for (const auto &family : api_families)
+    if (family.kind == r)
+      return family.max_body;
+  return 0;
+}
+
+std::uint64_t largest_body_limit() {
+  std::uint64_t largest = 0;
+  for (const auto &family : api_families)
+    largest = std::max(largest, family.max_body);
+  return largest;
 }
 
 std::string not_found_message(std::string_view target, std::string_view origin) {
@@ -92,6 +224,14 @@ const char *route_name(route r) {
     return "models";
   case route::chat_completions:
     return "chat_completions";
+  case route::batches:
+    return "batches";
+  case route::files:
+    return "files";
+  case route::skills:
+    return "skills";
+  case route::agents:
+    return "agents";
   case route::admin_credentials:
     return "admin_credentials";
   case route::not_found:
@@ -100,23 +240,6 @@ const char *route_name(route r) {
     return "method_not_allowed";
   }
   return "unknown";
-}
-
-bool takes_body(route r) {
-  switch (r) {
-  case route::messages:
-  case route::count_tokens:
-  case route::chat_completions:
-  case route::admin_credentials:
-    return true;
-  case route::health:
-  case route::metrics:
-  case route::models:
-  case route::not_found:
-  case route::method_not_allowed:
-    return false;
-  }
-  return false;
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <ostream> // boost/core/detail/string_view.hpp needs it
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -18,12 +19,17 @@ enum class route {
   count_tokens,
   models,            ///< GET /v1/models and /v1/models/{id}: relayed as they are
   chat_completions,  ///< POST /v1/chat/completions: the upstream's OpenAI-compatible endpoint
+  batches,           ///< /v1/messages/batches: Message Batches (results_url rewritten)
+  files,             ///< /v1/files: the Files API (uploads of up to 500 MiB)
+  skills,            ///< /v1/skills: Agent Skills (beta)
+  agents,            ///< the agent families (beta): agents, sessions, environments, ...
   admin_credentials, ///< POST /admin/credentials: fresh OAuth credentials pushed in
   not_found,
   method_not_allowed,
 };
 
-/// Where a request goes, from its method and target (a query string is ignored). Only a
+/// Where a request goes, from its method and target (a query string is ignored), by the table of
+/// API families in request_check.cpp: only the endpoints listed there go upstream. Only a
 /// canonical path names a route: no dot segments, empty segments, percent-encoding or other
 /// characters outside [A-Za-z0-9-._~] (see canonical_path), so a path that an upstream might
 /// resolve differently never goes upstream. Without an admin key the admin route does not
@@ -42,9 +48,19 @@ const char *route_name(route r);
 /// "/" followed by non-empty segments of unreserved characters, none of them "." or "..".
 bool canonical_path(std::string_view path);
 
-/// Whether a route reads a request body. The others are answered from the head alone, and a
-/// request to them that declares a body is refused before a byte of it is read.
-bool takes_body(route r);
+/// How the proxy takes a request's body.
+enum class body_mode {
+  none,     ///< the request has none: one that declares a body is refused from its head
+  whole,    ///< read completely and checked first (Messages and its kin, the admin route)
+  streamed, ///< relayed upstream as it arrives, with back-pressure (uploads, batches)
+};
+body_mode body_of(route r, boost::beast::http::verb method);
+
+/// The largest body a route's family takes (413 beyond). For body_mode::whole routes the
+/// configured --max-body-bytes applies instead.
+std::uint64_t body_limit(route r);
+/// The largest body any family takes: the limit while the head is read.
+std::uint64_t largest_body_limit();
 
 /// What the proxy reads from a Messages body; the body itself is relayed byte for byte.
 struct message_facts {

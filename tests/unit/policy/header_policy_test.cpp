@@ -231,3 +231,25 @@ TEST_CASE("Host: exactly one valid one in HTTP/1.1, at most one in HTTP/1.0") {
   good.set(http::field::host, "127.0.0.1:8080");
   CHECK_FALSE(host_error(good, 11));
 }
+
+TEST_CASE("a body streamed without a known length goes upstream chunked, never with a length") {
+  http::fields client;
+  client.set(http::field::transfer_encoding, "chunked");
+  client.set(http::field::content_type, "multipart/form-data; boundary=x");
+  auto up = parse_request(upstream_request_head(http::verb::post, "/v1/files", "h", client,
+                                                {upstream_auth::scheme::api_key, "k", false},
+                                                std::nullopt, true));
+  CHECK(values(up, "transfer-encoding") == std::vector<std::string>{"chunked"});
+  CHECK(values(up, "content-length").empty());
+  CHECK(values(up, "content-type") == std::vector<std::string>{"multipart/form-data; boundary=x"});
+}
+
+TEST_CASE("the client's origin: X-Forwarded-Proto https, else http, and the Host it used") {
+  http::fields client;
+  client.set(http::field::host, "proxy.example:8443");
+  CHECK(client_origin(client) == "http://proxy.example:8443");
+  client.set("x-forwarded-proto", "HTTPS");
+  CHECK(client_origin(client) == "https://proxy.example:8443");
+  client.set("x-forwarded-proto", "gopher");
+  CHECK(client_origin(client) == "http://proxy.example:8443");
+}

@@ -50,14 +50,70 @@ TEST_CASE("only canonical paths name a route: dot segments and encodings are not
   CHECK(classify(verb::get, "/v1/models/m?path=../..", true) == route::models);
 }
 
-TEST_CASE("which routes read a body") {
-  CHECK(takes_body(route::messages));
-  CHECK(takes_body(route::count_tokens));
-  CHECK(takes_body(route::admin_credentials));
-  CHECK_FALSE(takes_body(route::health));
-  CHECK_FALSE(takes_body(route::models));
-  CHECK_FALSE(takes_body(route::not_found));
-  CHECK_FALSE(takes_body(route::method_not_allowed));
+TEST_CASE("the API families: each endpoint with its methods, nothing else") {
+  struct row {
+    verb method;
+    const char *target;
+    route expected;
+  };
+  const row rows[] = {
+      {verb::post, "/v1/messages/batches", route::batches},
+      {verb::get, "/v1/messages/batches?limit=20", route::batches},
+      {verb::get, "/v1/messages/batches/msgbatch_01", route::batches},
+      {verb::delete_, "/v1/messages/batches/msgbatch_01", route::batches},
+      {verb::post, "/v1/messages/batches/msgbatch_01/cancel", route::batches},
+      {verb::get, "/v1/messages/batches/msgbatch_01/results", route::batches},
+      {verb::post, "/v1/messages/batches?beta=true", route::batches},
+      {verb::post, "/v1/messages/batches/msgbatch_01", route::method_not_allowed},
+      {verb::get, "/v1/messages/batches/msgbatch_01/cancel", route::method_not_allowed},
+      {verb::get, "/v1/messages/batches/a/b/c", route::not_found},
+      {verb::post, "/v1/files?beta=true", route::files},
+      {verb::get, "/v1/files", route::files},
+      {verb::get, "/v1/files/file_01", route::files},
+      {verb::delete_, "/v1/files/file_01", route::files},
+      {verb::get, "/v1/files/file_01/content", route::files},
+      {verb::delete_, "/v1/files/file_01/content", route::method_not_allowed},
+      {verb::put, "/v1/files/file_01", route::method_not_allowed},
+      {verb::get, "/v1/files/file_01/other", route::not_found},
+      {verb::get, "/v1/skills?beta=true", route::skills},
+      {verb::post, "/v1/skills/skill_01/versions", route::skills},
+      {verb::get, "/v1/skills/skill_01/versions/1759178010641129/content", route::skills},
+      {verb::delete_, "/v1/skills/skill_01/versions/1759178010641129", route::skills},
+      {verb::post, "/v1/agents", route::agents},
+      {verb::post, "/v1/agents/agent_01/archive", route::agents},
+      {verb::get, "/v1/sessions/s_1/events/stream", route::agents},
+      {verb::delete_, "/v1/memory_stores/m/memories/x", route::agents},
+      {verb::delete_, "/v1/agents", route::method_not_allowed},
+      {verb::patch, "/v1/agents/agent_01", route::method_not_allowed},
+      {verb::get, "/v1/agentsx", route::not_found},
+      {verb::get, "/v1/organizations/me", route::not_found}, // the Admin API: not relayed
+      {verb::get, "/v1/messages/msg_01", route::not_found},
+  };
+  for (const auto &r : rows) {
+    INFO(boost::beast::http::to_string(r.method) << " " << r.target);
+    CHECK(classify(r.method, r.target, false) == r.expected);
+  }
+}
+
+TEST_CASE("how each route takes a body, and the families' limits") {
+  CHECK(body_of(route::messages, verb::post) == body_mode::whole);
+  CHECK(body_of(route::count_tokens, verb::post) == body_mode::whole);
+  CHECK(body_of(route::chat_completions, verb::post) == body_mode::whole);
+  CHECK(body_of(route::admin_credentials, verb::post) == body_mode::whole);
+  CHECK(body_of(route::files, verb::post) == body_mode::streamed);
+  CHECK(body_of(route::batches, verb::post) == body_mode::streamed);
+  CHECK(body_of(route::skills, verb::post) == body_mode::streamed);
+  CHECK(body_of(route::agents, verb::post) == body_mode::streamed);
+  CHECK(body_of(route::files, verb::get) == body_mode::none);
+  CHECK(body_of(route::batches, verb::delete_) == body_mode::none);
+  CHECK(body_of(route::health, verb::get) == body_mode::none);
+  CHECK(body_of(route::models, verb::get) == body_mode::none);
+  CHECK(body_of(route::not_found, verb::post) == body_mode::none);
+  CHECK(body_of(route::method_not_allowed, verb::post) == body_mode::none);
+  CHECK(body_limit(route::messages) == 32u << 20);
+  CHECK(body_limit(route::batches) == 256u << 20);
+  CHECK(body_limit(route::files) == 500u << 20);
+  CHECK(largest_body_limit() == 500u << 20);
 }
 
 TEST_CASE("message bodies: what is read and what is refused") {
