@@ -15,13 +15,24 @@ export async function handleRequest(request: Request, env: Env): Promise<Respons
   if (!isProxiedPath(url.pathname)) return apiError(404, 'not_found_error', `Not found: ${url.pathname}`);
 
   if (!(await clientAllowed(request.headers, env.PROXY_API_KEY))) return unauthorized();
-  // The Request goes to the Durable Object as it is: its body stream is not touched here,
-  // and the container's response (SSE included) comes back as the same stream.
+  // The Request goes to the Durable Object with its body stream untouched, and the container's
+  // response (SSE included) comes back as the same stream.
   try {
-    return await getContainer(env.PROXY_CONTAINER, pickInstance(env)).fetch(request);
+    return await getContainer(env.PROXY_CONTAINER, pickInstance(env)).fetch(withClientScheme(request, url));
   } catch (err) {
     return unreachable(err);
   }
+}
+
+/**
+ * The request with X-Forwarded-Proto set to the scheme the client used. The container is
+ * reached over plain http, and the proxy names its own origin in batch answers (results_url,
+ * which the SDKs fetch with the client's key): it must say https when the client came so.
+ */
+function withClientScheme(request: Request, url: URL): Request {
+  const headers = new Headers(request.headers);
+  headers.set('x-forwarded-proto', url.protocol === 'https:' ? 'https' : 'http');
+  return new Request(request, { headers });
 }
 
 /**

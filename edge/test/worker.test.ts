@@ -42,6 +42,16 @@ describe('routing', () => {
     expect(env.PROXY_CONTAINER.instance('oauth-owner').container.ports).toEqual([8080]);
   });
 
+  it("tells the container the client's scheme, which it cannot see, and keeps the client's headers", async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, proxyApp());
+    await handleRequest(new Request(BASE + '/v1/messages/batches', { headers: { 'x-forwarded-proto': 'http', 'x-custom': 'v' } }), env);
+    await handleRequest(new Request('http://plain.test/v1/messages/batches'), env);
+    const received = env.PROXY_CONTAINER.instance('oauth-owner').container.received;
+    expect(received.map((r) => r.headers.get('x-forwarded-proto'))).toEqual(['https', 'http']);
+    expect(received[0].headers.get('x-custom')).toBe('v');
+    expect(new URL(received[0].url).host).toBe('proxy.test');
+  });
+
   it('answers other paths itself with an Anthropic-shaped 404, waking nothing', async () => {
     const env = makeEnv({}, proxyApp());
     for (const path of ['/', '/v1', '/admin', '/sync', '/favicon.ico']) {
@@ -110,7 +120,7 @@ describe('edge auth', () => {
 });
 
 describe('streaming pass-through', () => {
-  it('hands the client Request to the container unread and returns its Response object as is', async () => {
+  it("hands the client's body to the container unread and returns its Response object as is", async () => {
     const upstream = new Response('data: x\n\n', { headers: { 'content-type': 'text/event-stream' } });
     let seen: Request | undefined;
     const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, async (request) => {
@@ -119,8 +129,8 @@ describe('streaming pass-through', () => {
     });
     const request = new Request(BASE + '/v1/messages', { method: 'POST', body: '{"stream":true}' });
     const res = await handleRequest(request, env);
-    expect(seen).toBe(request);
     expect(seen!.bodyUsed).toBe(false);
+    expect(await seen!.text()).toBe('{"stream":true}');
     expect(res).toBe(upstream);
   });
 
