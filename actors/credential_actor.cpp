@@ -353,6 +353,15 @@ caf::result<token_reply> replace_tokens(state_ptr self, oauth_tokens tokens) {
   return promise;
 }
 
+caf::result<token_reply> replace_key(state_ptr self, std::string key) {
+  auto &st = self->state;
+  if (st.setup.type != kind::api_key)
+    return error_reply(409, "This proxy does not use an API key; restart it with one.");
+  st.setup.secret = std::move(key);
+  publish(self); // remembered as a secret there, before anything could show it
+  return current_token(st);
+}
+
 credential_status status_of(const credential_state &st) {
   credential_status s;
   s.kind = st.setup.type == kind::api_key  ? "api_key"
@@ -393,6 +402,9 @@ credential_behavior(credential_actor::stateful_pointer<credential_state> self,
       },
       [self](replace_atom, oauth_tokens &tokens) -> caf::result<token_reply> {
         return replace_tokens(self, std::move(tokens));
+      },
+      [self](replace_atom, std::string &key) -> caf::result<token_reply> {
+        return replace_key(self, std::move(key));
       },
       [self](status_atom) { return status_of(self->state); },
       [self](drain_atom) { self->state.draining = true; },

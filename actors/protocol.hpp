@@ -66,6 +66,8 @@ using credential_actor = caf::typed_actor<
     caf::replies_to<refresh_atom, std::string>::with<token_reply>,
     /// Freshly logged-in credentials pushed by the user replace ours.
     caf::replies_to<replace_atom, oauth_tokens>::with<token_reply>,
+    /// A rotated API key replaces ours, for requests from now on (those in flight keep theirs).
+    caf::replies_to<replace_atom, std::string>::with<token_reply>,
     caf::replies_to<status_atom>::with<credential_status>,
     /// The proxy is shutting down: no refresh starts from now on.
     caf::reacts_to<drain_atom>,

@@ -366,29 +366,40 @@ void serve_metrics(state_ptr self) {
   });
 }
 
-/// Fresh credentials pushed from the user's machine (the server checked the admin key).
+/// The credential actor's answer to pushed credentials, as the admin route's response.
+auto answer_replaced(state_ptr self) {
+  return [self](token_reply &reply) {
+    if (!reply.ok)
+      return fail(self, std::move(reply.error));
+    respond(self, 200, write_public_json([](json_writer &w) {
+              w.StartObject();
+              json_field(w, "status", "ok");
+              json_field(w, "replaced", true);
+              w.EndObject();
+            }));
+  };
+}
+
+/// Fresh credentials pushed from the user's machine or the edge (the server checked the admin
+/// key): Claude Code's OAuth document, or {"api_key": ...} for a rotated API key.
 void replace_credentials(state_ptr self) {
   auto &st = self->state;
+  if (auto key = parse_api_key_push(*st.req.body)) {
+    self->request(st.env->credentials, st.env->actor_timeout, replace_atom::value,
+                  std::move(key.value()))
+        .then(answer_replaced(self), on_actor_error(self, "credential actor"));
+    return;
+  }
   auto tokens = parse_claude_credentials(*st.req.body);
   if (!tokens)
-    return fail(self,
-                make_api_error(400, "Body is not Claude Code credentials: " + tokens.error()));
+    return fail(self, make_api_error(
+                          400, "Body is neither Claude Code credentials nor {\"api_key\": ...}: " +
+                                   tokens.error()));
   if (tokens->refresh_token.empty() && tokens->expires_at_ms == 0)
     return fail(self,
                 make_api_error(400, "Credentials carry neither a refresh token nor an expiry"));
   self->request(st.env->credentials, st.env->actor_timeout, replace_atom::value, tokens.value())
-      .then(
-          [self](token_reply &reply) {
-            if (!reply.ok)
-              return fail(self, std::move(reply.error));
-            respond(self, 200, write_public_json([](json_writer &w) {
-                      w.StartObject();
-                      json_field(w, "status", "ok");
-                      json_field(w, "replaced", true);
-                      w.EndObject();
-                    }));
-          },
-          on_actor_error(self, "credential actor"));
+      .then(answer_replaced(self), on_actor_error(self, "credential actor"));
 }
 
 /// The request arrived: check it, then serve it.

@@ -38,6 +38,23 @@ std::string decode_hex(std::string_view text) {
   return out;
 }
 
+result<std::string> parse_api_key_push(std::string_view text) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return failure{"not a JSON object"};
+  auto key = doc.FindMember("api_key");
+  if (key == doc.MemberEnd() || !key->value.IsString())
+    return failure{"api_key: a string is required"};
+  std::string_view value(key->value.GetString(), key->value.GetStringLength());
+  if (value.empty() || value.size() > 1024)
+    return failure{"api_key must have 1 to 1024 characters"};
+  for (char c : value)
+    if (c < 0x21 || c > 0x7e)
+      return failure{"api_key must be one token of visible ASCII characters"};
+  return std::string(value);
+}
+
 result<oauth_tokens> parse_claude_credentials(std::string_view text) {
   text = trim_space(text);
   if (text.empty())

@@ -19,6 +19,10 @@ struct oauth_tokens {
 /// or as hex-encoded JSON (as the macOS keychain may hold it). Errors never quote the input.
 result<oauth_tokens> parse_claude_credentials(std::string_view text);
 
+/// The key of `{"api_key":"..."}`, a rotated upstream API key pushed to the admin route: one
+/// token of visible ASCII (it becomes a header value). Errors never quote the input.
+result<std::string> parse_api_key_push(std::string_view text);
+
 /// `original` with accessToken, refreshToken and expiresAt replaced and all other keys kept.
 /// An unparsable or empty original yields a fresh document.
 std::string update_claude_credentials(std::string_view original, const oauth_tokens &tokens);

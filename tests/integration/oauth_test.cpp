@@ -197,6 +197,30 @@ TEST_CASE("the admin route swaps in pushed credentials without a restart") {
   CHECK(read_credentials(r.cfg.credentials_file).refresh_token == fresh.refresh_token);
 }
 
+TEST_CASE("a rotated API key pushed to the admin route serves the next request, no restart") {
+  sim::options so;
+  so.api_key = "sk-ant-api03-rotated-key";
+  rig r(so);
+  r.cfg.anthropic_api_key = "sk-ant-api03-revoked-key";
+  r.cfg.admin_key = "admin-secret";
+  r.start_proxy();
+  REQUIRE(post_messages(r.port, message_body(false)).status == 401);
+  auto push = [&](const std::string &b) {
+    return testing::call(r.port, http::verb::post, "/admin/credentials", b,
+                         {{"content-type", "application/json"}, {"x-admin-key", "admin-secret"}});
+  };
+  auto bad = push(R"({"api_key":"two words"})");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("two words") == std::string::npos);
+  auto ok = push(R"({"api_key":"sk-ant-api03-rotated-key"})");
+  CHECK(ok.status == 200);
+  CHECK(ok.body.find("rotated") == std::string::npos); // never echoed
+  CHECK(post_messages(r.port, message_body(false)).status == 200);
+  CHECK(r.upstream->requests().back().header("x-api-key") == "sk-ant-api03-rotated-key");
+  auto health = testing::call(r.port, http::verb::get, "/health");
+  CHECK(health.body.find("rotated-key") == std::string::npos);
+}
+
 TEST_CASE("without an admin key the admin route does not exist") {
   auto r = rig::with_api_key();
   r->start_proxy();

@@ -2,6 +2,7 @@
 #include "actors/credential_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "auth/credentials.hpp"
+#include "core/redact.hpp"
 #include "io/credential_file.hpp"
 
 #include "actor_fixture.hpp"
@@ -347,6 +348,34 @@ TEST_CASE("credentials cannot be pushed into a proxy running on an API key") {
   auto r = f.ask(a, caf::make_message(replace_atom::value, oauth_tokens{"x", "y", 1}));
   CHECK_FALSE(r.ok);
   CHECK(r.error.status == 409);
+}
+
+TEST_CASE("a rotated API key replaces the old one for requests from now on") {
+  fixture f;
+  credential_setup s;
+  s.type = credential_setup::kind::api_key;
+  s.secret = "sk-old-key-1";
+  s.board = f.board;
+  s.now_ms = [] { return std::int64_t{0}; };
+  auto a = f.track(f.sys->spawn(credential_behavior, s));
+  CHECK(f.ask(a, caf::make_message(get_token_atom::value)).auth.secret == "sk-old-key-1");
+  auto r = f.ask(a, caf::make_message(replace_atom::value, std::string("sk-new-key-1")));
+  REQUIRE(r.ok);
+  CHECK(r.auth.secret == "sk-new-key-1");
+  CHECK(f.ask(a, caf::make_message(get_token_atom::value)).auth.secret == "sk-new-key-1");
+  const auto *token = f.board->fresh(0);
+  REQUIRE(token != nullptr);
+  CHECK(token->auth.secret == "sk-new-key-1");
+  CHECK(redact("key sk-new-key-1 here") == "key [redacted] here");
+}
+
+TEST_CASE("an API key cannot be pushed into a proxy running on OAuth") {
+  fixture f;
+  auto a = f.track(f.sys->spawn(credential_behavior, f.oauth(3600'000)));
+  auto r = f.ask(a, caf::make_message(replace_atom::value, std::string("sk-new-key-1")));
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.status == 409);
+  CHECK(f.ask(a, caf::make_message(get_token_atom::value)).auth.secret == "access-1");
 }
 
 TEST_CASE("the current token is published for sessions, and each new one after a refresh") {

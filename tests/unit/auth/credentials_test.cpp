@@ -119,3 +119,26 @@ TEST_CASE("refresh grant: request and every kind of answer") {
   CHECK_FALSE(std::get<refresh_failure>(parse_refresh_response(503, "oops", "", "r", 0)).permanent);
   CHECK_FALSE(std::get<refresh_failure>(parse_refresh_response(200, "{}", "", "r", 0)).permanent);
 }
+
+TEST_CASE("a pushed API key: one token of visible ASCII, errors that never quote it") {
+  auto ok = parse_api_key_push(R"({"api_key":"sk-ant-api03-abc_DEF-123"})");
+  REQUIRE(ok);
+  CHECK(ok.value() == "sk-ant-api03-abc_DEF-123");
+  const char *bad[] = {
+      R"({"api_key":""})",
+      R"({"api_key":"sk-secret with space"})",
+      R"({"api_key":"sk-secret\r\nx-injected: 1"})",
+      R"({"api_key":"sk-secret\u00e9"})",
+      R"({"api_key":42})",
+      R"({"claudeAiOauth":{}})",
+      R"(["sk-secret"])",
+      "sk-secret",
+  };
+  for (const char *text : bad) {
+    INFO(text);
+    auto r = parse_api_key_push(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().find("sk-secret") == std::string::npos);
+  }
+  CHECK_FALSE(parse_api_key_push(R"({"api_key":")" + std::string(1025, 'k') + R"("})"));
+}
