@@ -1,63 +1,16 @@
 // Real client libraries, pointed once at the proxy and once at the simulator directly, must end
 // with the same answer: the official Anthropic TypeScript SDK, and the openai SDK on the
 // upstream's OpenAI-compatible chat completions. Everything runs on loopback.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { useServers, SIM_KEY, PROXY_KEY, MODEL } from './harness.mjs';
 
-const PROXY_BIN = process.env.PROXY_BIN;
-const SIM_BIN = process.env.SIM_BIN;
-const SIM_KEY = 'sim-upstream-key';
-const PROXY_KEY = 'proxy-client-key';
-const MODEL = 'claude-sonnet-4-6';
-const children = [];
+const servers = useServers();
 
-/** Starts a process and resolves with the first stdout/stderr line matching `pattern` (which
- * ends with the newline: output may arrive split mid-line). */
-function startAndWaitFor(bin, args, env, pattern) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    const timer = setTimeout(() => reject(new Error(`${bin} did not start in time`)), 15000);
-    let seen = '';
-    const onData = (chunk) => {
-      seen += chunk.toString();
-      const m = seen.match(pattern);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${bin} exited early with ${code}: ${seen}`)));
-  });
-}
-
-let simUrl;
-let proxyUrl;
-
-before(async () => {
-  assert.ok(PROXY_BIN && SIM_BIN, 'PROXY_BIN and SIM_BIN must be set (ctest does this)');
-  simUrl = await startAndWaitFor(SIM_BIN, ['--port', '0', '--api-key', SIM_KEY], {},
-    /upstream-sim listening on (http:\/\/\S+)\r?\n/);
-  const home = mkdtempSync(join(tmpdir(), 'proxy-sdk-home-'));
-  proxyUrl = await startAndWaitFor(PROXY_BIN, ['--port', '0', '--no-request-log'], {
-    HOME: home, ANTHROPIC_API_KEY: SIM_KEY, UPSTREAM_URL: simUrl, PROXY_API_KEY: PROXY_KEY,
-  }, /claude-proxy listening on (http:\/\/\S+)\r?\n/);
-});
-
-after(() => {
-  for (const c of children) c.kill('SIGTERM');
-});
-
-const viaProxy = () => new Anthropic({ baseURL: proxyUrl, apiKey: PROXY_KEY, maxRetries: 0 });
-const direct = () => new Anthropic({ baseURL: simUrl, apiKey: SIM_KEY, maxRetries: 0 });
+const viaProxy = () => new Anthropic({ baseURL: servers.proxyUrl, apiKey: PROXY_KEY, maxRetries: 0 });
+const direct = () => new Anthropic({ baseURL: servers.simUrl, apiKey: SIM_KEY, maxRetries: 0 });
 
 /** The final message without the per-request id. */
 function comparable(message) {
@@ -110,7 +63,7 @@ test('messages.create() without streaming: same message through the proxy', asyn
 });
 
 test('a wrong proxy key is an AuthenticationError from the SDK', async () => {
-  const client = new Anthropic({ baseURL: proxyUrl, apiKey: 'wrong', maxRetries: 0 });
+  const client = new Anthropic({ baseURL: servers.proxyUrl, apiKey: 'wrong', maxRetries: 0 });
   await assert.rejects(client.messages.create(textRequest), (err) => {
     assert.equal(err.status, 401);
     assert.equal(err.error?.error?.type, 'authentication_error');
@@ -125,8 +78,8 @@ test('models.list() through the proxy', async () => {
 });
 
 // The openai SDK takes its base URL with /v1 and sends its key as a bearer token.
-const openaiViaProxy = () => new OpenAI({ baseURL: `${proxyUrl}/v1`, apiKey: PROXY_KEY, maxRetries: 0 });
-const openaiDirect = () => new OpenAI({ baseURL: `${simUrl}/v1`, apiKey: SIM_KEY, maxRetries: 0 });
+const openaiViaProxy = () => new OpenAI({ baseURL: `${servers.proxyUrl}/v1`, apiKey: PROXY_KEY, maxRetries: 0 });
+const openaiDirect = () => new OpenAI({ baseURL: `${servers.simUrl}/v1`, apiKey: SIM_KEY, maxRetries: 0 });
 const chatRequest = { model: MODEL, messages: [{ role: 'user', content: 'Say hello.' }] };
 
 /** A chat completion or chunk without its per-request id. */
@@ -136,33 +89,57 @@ function comparableChat(answer) {
   return rest;
 }
 
-test('openai chat.completions.create() without streaming: same answer through the proxy', async () => {
-  const proxied = await openaiViaProxy().chat.completions.create(chatRequest);
-  const reference = await openaiDirect().chat.completions.create(chatRequest);
+// The simulator's /v1/chat/completions answers text only, whatever the request holds (it reads
+// model, messages and stream; it never answers tool_calls). The tool below still makes the body
+// the upstream sees bigger, and the simulator's usage.prompt_tokens is body bytes / 4 + 1, so an
+// equal prompt_tokens through the proxy means the tool definition reached the upstream intact.
+const chatToolRequest = {
+  ...chatRequest,
+  messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+  tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather for a city',
+    parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } } }],
+  tool_choice: 'auto',
+};
+
+test('openai chat.completions.create() with a tool, without streaming: same answer through the proxy', async () => {
+  const proxied = await openaiViaProxy().chat.completions.create(chatToolRequest);
+  const reference = await openaiDirect().chat.completions.create(chatToolRequest);
   assert.deepEqual(comparableChat(proxied), comparableChat(reference));
-  assert.equal(proxied.choices[0].message.role, 'assistant');
-  assert.ok(proxied.choices[0].message.content.length > 0);
+  const [choice] = proxied.choices;
+  assert.equal(choice.message.role, 'assistant');
+  assert.ok(choice.message.content.length > 0);
+  // What the simulator does today (see above): text, no tool call.
+  assert.equal(choice.finish_reason, 'stop');
+  assert.equal(choice.message.tool_calls, undefined);
+  const { tools, tool_choice, ...withoutTool } = chatToolRequest;
+  const plain = await openaiViaProxy().chat.completions.create(withoutTool);
+  const toolBytes = JSON.stringify({ tools, tool_choice }).length;
+  assert.ok(proxied.usage.prompt_tokens - plain.usage.prompt_tokens >= Math.floor(toolBytes / 4) - 1,
+    `the tool definition reached the upstream (${proxied.usage.prompt_tokens} vs ${plain.usage.prompt_tokens} prompt tokens)`);
 });
 
-test('openai chat.completions.create() streaming: the same chunks through the proxy', async () => {
+test('openai chat.completions.create() with a tool, streaming: the same chunks through the proxy', async () => {
   const collect = async (client) => {
     const chunks = [];
-    for await (const chunk of await client.chat.completions.create({ ...chatRequest, stream: true }))
+    for await (const chunk of await client.chat.completions.create({ ...chatToolRequest, stream: true }))
       chunks.push(comparableChat(chunk));
     return chunks;
   };
   const proxied = await collect(openaiViaProxy());
   assert.deepEqual(proxied, await collect(openaiDirect()));
+  assert.ok(proxied.length >= 3, `${proxied.length} chunks`);
+  assert.equal(proxied[0].choices[0].delta.role, 'assistant');
   assert.equal(proxied.at(-1).choices[0].finish_reason, 'stop');
+  assert.ok(proxied.every((c) => c.choices[0].delta.tool_calls === undefined));
   const text = proxied.map((c) => c.choices[0].delta.content ?? '').join('');
   assert.ok(text.length > 0);
 });
 
 test('openai SDK with the base URL one /v1 off gets a 404 that names the right one', async () => {
-  const client = new OpenAI({ baseURL: proxyUrl, apiKey: PROXY_KEY, maxRetries: 0 });
+  const client = new OpenAI({ baseURL: servers.proxyUrl, apiKey: PROXY_KEY, maxRetries: 0 });
   await assert.rejects(client.chat.completions.create(chatRequest), (err) => {
     assert.equal(err.status, 404);
-    assert.match(err.error?.error?.message ?? err.message, new RegExp(`use the base URL ${proxyUrl}/v1`));
+    assert.match(err.error?.error?.message ?? err.message, new RegExp(`use the base URL ${servers.proxyUrl}/v1`));
     return true;
   });
 });
