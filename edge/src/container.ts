@@ -16,6 +16,8 @@ import { CONTAINER_PORT, SYNC_HOST, containerEnv, sleepAfter } from './routing';
 import { handleSync } from './sync';
 
 const ADMIN_KEY_KEY = 'proxy:container-admin-key';
+/** SHA-256 of the upstream API key the running container holds (started with or pushed). */
+const UPSTREAM_KEY_FINGERPRINT = 'proxy:upstream-key-sha256';
 const HEALTH_BODY_LIMIT = 64 * 1024;
 
 export type PushOutcome =
@@ -71,7 +73,43 @@ export class ProxyContainer extends Container<Env> {
   override async fetch(request: Request): Promise<Response> {
     const start = await this.prepareStart();
     if (start.kind === 'none') return apiError(503, 'api_error', noCredentialMessage(start.reason));
-    return this.containerFetch(request, CONTAINER_PORT);
+    if (start.kind === 'running') await this.deliverRotatedKey();
+    return this.containerFetch(await this.withContainerKey(request), CONTAINER_PORT);
+  }
+
+  /**
+   * The client's request with its key (already checked at the edge) swapped for the one the
+   * container requires (see containerEnv). The body stream is passed on untouched.
+   */
+  private async withContainerKey(request: Request): Promise<Request> {
+    const headers = new Headers(request.headers);
+    headers.delete('authorization');
+    headers.set('x-api-key', await this.containerAdminKey());
+    return new Request(request, { headers });
+  }
+
+  /**
+   * A secrets-only deploy changes ANTHROPIC_API_KEY without restarting the container, which
+   * holds the key it started with: hand the running proxy the new one through its admin route
+   * before this request goes in. Requests in flight finish with the old key. If the proxy
+   * refuses, it keeps the old key and the next request tries again.
+   */
+  private async deliverRotatedKey(): Promise<void> {
+    const key = this.env.ANTHROPIC_API_KEY;
+    if (!key) return;
+    const fingerprint = await sha256Hex(key);
+    if ((await this.ctx.storage.get<string>(UPSTREAM_KEY_FINGERPRINT)) === fingerprint) return;
+    try {
+      const res = await this.ctx.container!.getTcpPort(CONTAINER_PORT).fetch('http://container/admin/credentials', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-admin-key': await this.containerAdminKey() },
+        body: JSON.stringify({ api_key: key }),
+      });
+      await res.body?.cancel();
+      if (res.ok) await this.ctx.storage.put(UPSTREAM_KEY_FINGERPRINT, fingerprint);
+    } catch {
+      // Unreachable now: the request below reports that; the next one tries again.
+    }
   }
 
   /**
@@ -85,12 +123,14 @@ export class ProxyContainer extends Container<Env> {
     if (credential.kind === 'none') return credential;
     const oauth = credential.kind === 'oauth' ? credential.json : undefined;
     this.envVars = containerEnv(this.env, oauth, await this.containerAdminKey());
+    if (this.env.ANTHROPIC_API_KEY)
+      await this.ctx.storage.put(UPSTREAM_KEY_FINGERPRINT, await sha256Hex(this.env.ANTHROPIC_API_KEY));
     return credential;
   }
 
   /**
-   * The key the proxy in this container requires on its own /admin/credentials. Random,
-   * made once per instance and kept in storage: it never leaves Cloudflare, and the
+   * The key the proxy in this container requires on every route, its admin route included.
+   * Random, made once per instance and kept in storage: it never leaves Cloudflare, and the
    * Worker never exposes the container's admin route publicly.
    */
   private async containerAdminKey(): Promise<string> {
@@ -186,4 +226,9 @@ export class ProxyContainer extends Container<Env> {
     }
     return report;
   }
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }

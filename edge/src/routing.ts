@@ -76,6 +76,10 @@ export function isProxiedPath(pathname: string): boolean {
 /**
  * The environment of a starting container. OAuth credentials go only to the owner in
  * OAuth mode: pool members have no use for them and should not hold them.
+ * The client key (PROXY_API_KEY) is the edge's to check; the container requires its own
+ * per-instance key, `containerKey`, on every route, which only its Durable Object knows
+ * (it swaps the client's key for it). So rotating PROXY_API_KEY needs no container restart,
+ * and the container trusts nobody but its Durable Object.
  * REQUIRE_CREDENTIALS=1 always: without a credential the proxy exits with a message instead
  * of serving its bundled simulator's demo answers (the Durable Object does not even start
  * a container then, but this holds even if that check were wrong).
@@ -83,17 +87,17 @@ export function isProxiedPath(pathname: string): boolean {
 export function containerEnv(
   env: Env,
   oauthJson: string | undefined,
-  proxyAdminKey: string,
+  containerKey: string,
 ): Record<string, string> {
   const vars: Record<string, string> = {
     HOST: '0.0.0.0',
     PORT: String(CONTAINER_PORT),
     CREDENTIALS_SYNC_URL,
-    PROXY_ADMIN_KEY: proxyAdminKey,
+    PROXY_API_KEY: containerKey,
+    PROXY_ADMIN_KEY: containerKey,
     REQUIRE_CREDENTIALS: '1',
   };
   if (env.ANTHROPIC_API_KEY) vars.ANTHROPIC_API_KEY = env.ANTHROPIC_API_KEY;
   else if (oauthJson) vars.CLAUDE_OAUTH_CREDS = oauthJson;
-  if (env.PROXY_API_KEY) vars.PROXY_API_KEY = env.PROXY_API_KEY;
   return vars;
 }

@@ -61,11 +61,13 @@ describe('ProxyContainer settings', () => {
       HOST: '0.0.0.0',
       PORT: '8080',
       CREDENTIALS_SYNC_URL: 'http://credentials.internal/sync',
+      PROXY_API_KEY: expect.stringMatching(/^[0-9a-f]{64}$/),
       PROXY_ADMIN_KEY: expect.stringMatching(/^[0-9a-f]{64}$/),
       REQUIRE_CREDENTIALS: '1',
       CLAUDE_OAUTH_CREDS: creds(T1),
-      PROXY_API_KEY: 'pk',
     });
+    // The container's key is its own, never the client's.
+    expect(starts[0]!.PROXY_API_KEY).toBe(starts[0]!.PROXY_ADMIN_KEY);
   });
 
   it('keeps one container admin key per instance, in its storage, across restarts and evictions', async () => {
@@ -341,5 +343,60 @@ describe('pushed credentials (POST /admin/credentials)', () => {
     const res = await push(env, creds(T2, 'pushed'));
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ status: 'not_delivered', stored: true, container: 'unreachable' });
+  });
+});
+
+describe('key rotation without a container restart', () => {
+  it('a rotated PROXY_API_KEY works at once: the edge checks it, the container only its own key', async () => {
+    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1), PROXY_API_KEY: 'old-client-key' }, proxyApp());
+    expect((await request(env, '/v1/models', { 'x-api-key': 'old-client-key' })).status).toBe(200);
+    env.PROXY_API_KEY = 'new-client-key'; // a secrets-only deploy: same object, same container
+    expect((await request(env, '/v1/models', { 'x-api-key': 'old-client-key' })).status).toBe(401);
+    expect((await request(env, '/v1/models', { authorization: 'Bearer new-client-key' })).status).toBe(200);
+    expect(owner(env).container.starts).toHaveLength(1);
+    // What reached the container carried its own key, never a client's.
+    const containerKey = owner(env).container.currentEnv.PROXY_API_KEY;
+    for (const r of owner(env).container.received) {
+      expect(r.headers.get('x-api-key')).toBe(containerKey);
+      expect(r.headers.get('authorization')).toBeNull();
+    }
+  });
+
+  it('a rotated ANTHROPIC_API_KEY reaches the running container before the next request, once', async () => {
+    const app = proxyApp();
+    const env = makeEnv({ ANTHROPIC_API_KEY: 'sk-ant-api03-old', API_KEY_INSTANCES: '1' }, app);
+    const pool0 = () => env.PROXY_CONTAINER.instance('pool-0');
+    await request(env);
+    env.ANTHROPIC_API_KEY = 'sk-ant-api03-new';
+    await request(env);
+    await request(env);
+    expect(app.upstreamKeys).toEqual(['sk-ant-api03-old', 'sk-ant-api03-new', 'sk-ant-api03-new']);
+    expect(app.adminBodies).toEqual([JSON.stringify({ api_key: 'sk-ant-api03-new' })]);
+    expect(pool0().container.starts).toHaveLength(1);
+    // Only a fingerprint of the key is stored, never the key.
+    expect([...pool0().storage.data.values()].some((v) => JSON.stringify(v).includes('sk-ant-api03'))).toBe(false);
+  });
+
+  it('a container that refuses the key keeps its old one, and the next request tries again', async () => {
+    const app = proxyApp();
+    const env = makeEnv({ ANTHROPIC_API_KEY: 'sk-ant-api03-old', API_KEY_INSTANCES: '1' }, app);
+    await request(env);
+    env.ANTHROPIC_API_KEY = 'sk-ant-api03-new';
+    app.adminStatus = 500;
+    await request(env);
+    app.adminStatus = 200;
+    await request(env);
+    expect(app.upstreamKeys).toEqual(['sk-ant-api03-old', 'sk-ant-api03-old', 'sk-ant-api03-new']);
+  });
+
+  it('a container started after the rotation gets the new key in its environment, no push', async () => {
+    const app = proxyApp();
+    const env = makeEnv({ ANTHROPIC_API_KEY: 'sk-ant-api03-old', API_KEY_INSTANCES: '1' }, app);
+    await request(env);
+    env.PROXY_CONTAINER.instance('pool-0').container.stop();
+    env.ANTHROPIC_API_KEY = 'sk-ant-api03-new';
+    await request(env);
+    expect(app.upstreamKeys).toEqual(['sk-ant-api03-old', 'sk-ant-api03-new']);
+    expect(app.adminBodies).toEqual([]);
   });
 });

@@ -50,15 +50,15 @@ describe('mode and instances', () => {
 });
 
 describe('containerEnv', () => {
-  it('OAuth mode: the pair, the keys, where to send rotated pairs, and no demo mode', () => {
+  it("OAuth mode: the pair, the container's own key (never the client's), the sync URL, no demo mode", () => {
     expect(containerEnv(env({ PROXY_API_KEY: 'pk' }), '{"claudeAiOauth":{}}', 'admin-k')).toEqual({
       HOST: '0.0.0.0',
       PORT: '8080',
       CREDENTIALS_SYNC_URL: 'http://credentials.internal/sync',
+      PROXY_API_KEY: 'admin-k',
       PROXY_ADMIN_KEY: 'admin-k',
       REQUIRE_CREDENTIALS: '1',
       CLAUDE_OAUTH_CREDS: '{"claudeAiOauth":{}}',
-      PROXY_API_KEY: 'pk',
     });
     expect(CREDENTIALS_SYNC_URL).toBe('http://credentials.internal/sync');
   });
@@ -68,12 +68,12 @@ describe('containerEnv', () => {
     expect(vars.ANTHROPIC_API_KEY).toBe('sk-ant-api03-x');
     expect(vars.REQUIRE_CREDENTIALS).toBe('1');
     expect(vars).not.toHaveProperty('CLAUDE_OAUTH_CREDS');
-    expect(vars).not.toHaveProperty('PROXY_API_KEY');
+    expect(vars.PROXY_API_KEY).toBe('admin-k');
   });
 
   it('no credentials at all: REQUIRE_CREDENTIALS=1 still, so the proxy refuses to start rather than run demo mode', () => {
     const vars = containerEnv(env({}), undefined, 'admin-k');
-    expect(Object.keys(vars).sort()).toEqual(['CREDENTIALS_SYNC_URL', 'HOST', 'PORT', 'PROXY_ADMIN_KEY', 'REQUIRE_CREDENTIALS']);
+    expect(Object.keys(vars).sort()).toEqual(['CREDENTIALS_SYNC_URL', 'HOST', 'PORT', 'PROXY_ADMIN_KEY', 'PROXY_API_KEY', 'REQUIRE_CREDENTIALS']);
     expect(vars.REQUIRE_CREDENTIALS).toBe('1');
   });
 });

@@ -48,8 +48,8 @@ describe('routing', () => {
     await handleRequest(new Request('http://plain.test/v1/messages/batches'), env);
     const received = env.PROXY_CONTAINER.instance('oauth-owner').container.received;
     expect(received.map((r) => r.headers.get('x-forwarded-proto'))).toEqual(['https', 'http']);
-    expect(received[0].headers.get('x-custom')).toBe('v');
-    expect(new URL(received[0].url).host).toBe('proxy.test');
+    expect(received[0]!.headers.get('x-custom')).toBe('v');
+    expect(new URL(received[0]!.url).host).toBe('proxy.test');
   });
 
   it('answers other paths itself with an Anthropic-shaped 404, waking nothing', async () => {
@@ -89,15 +89,18 @@ describe('edge auth', () => {
     expect(e.PROXY_CONTAINER.instances.size).toBe(0);
   });
 
-  it('lets the right key through as x-api-key or Bearer, and passes the header on', async () => {
+  it("lets the right key through as x-api-key or Bearer, swapped for the container's own key", async () => {
     const e = env();
     const good: Record<string, string>[] = [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }];
     for (const headers of good) {
       const res = await handleRequest(new Request(BASE + '/v1/models', { headers }), e);
       expect(res.status).toBe(200);
     }
-    const received = e.PROXY_CONTAINER.instance('oauth-owner').container.received;
-    expect(received.map((r) => r.headers.get('x-api-key') ?? r.headers.get('authorization'))).toEqual([key, `Bearer ${key}`]);
+    const { received, currentEnv } = e.PROXY_CONTAINER.instance('oauth-owner').container;
+    expect(received.map((r) => [r.headers.get('x-api-key'), r.headers.get('authorization')])).toEqual([
+      [currentEnv.PROXY_API_KEY, null],
+      [currentEnv.PROXY_API_KEY, null],
+    ]);
   });
 
   it('lets a request through when either header holds the key, as the proxy does', async () => {
