@@ -410,6 +410,14 @@ void start(state_ptr self, incoming_request &&req) {
   st.env->sessions->add(st.req.client->worker(), 1);
   st.counted = true;
   switch (st.req.kind) {
+  case route::root:
+    respond(self, 200, write_json([](json_writer &w) {
+              w.StartObject();
+              json_field(w, "service", "claude-proxy");
+              json_field(w, "health", "/health");
+              w.EndObject();
+            }));
+    break;
   case route::health:
     serve_health(self);
     break;

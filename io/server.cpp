@@ -260,7 +260,8 @@ std::optional<api_error> server::refusal_for(route kind,
     auto key = req["x-admin-key"];
     if (!secure_equals(std::string_view(key.data(), key.size()), options_.admin_key))
       return make_api_error(401, "Invalid or missing x-admin-key");
-  } else if (kind != route::health && !(kind == route::metrics && options_.metrics_without_key) &&
+  } else if (kind != route::health && kind != route::root &&
+             !(kind == route::metrics && options_.metrics_without_key) &&
              !options_.proxy_api_key.empty() && !client_key_matches(req, options_.proxy_api_key)) {
     return make_api_error(401, "Invalid, missing or ambiguous proxy API key (send it once, as "
                                "x-api-key or Authorization: Bearer)");
@@ -273,7 +274,7 @@ std::optional<api_error> server::refusal_for(route kind,
     return make_api_error(413, "Request body is larger than this proxy's limit for " +
                                    std::string(route_name(kind)) + " (" +
                                    std::to_string(body_limit_of(kind, mode)) + " bytes)");
-  if (kind != route::health && kind != route::metrics) {
+  if (kind != route::health && kind != route::metrics && kind != route::root) {
     if (draining())
       return make_api_error(529, "The proxy is shutting down; retry shortly");
     if (options_.max_in_flight != 0 &&

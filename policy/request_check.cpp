@@ -138,6 +138,8 @@ bool matches(std::string_view pattern, std::string_view path) {
 
 route classify(verb method, std::string_view target, bool admin_enabled) {
   auto path = target.substr(0, target.find('?'));
+  if (path == "/")
+    return method == verb::get ? route::root : route::method_not_allowed;
   if (!canonical_path(path))
     return route::not_found;
   auto expect = [&](verb wanted, route r) {
@@ -212,6 +214,8 @@ std::string not_found_message(std::string_view target, std::string_view origin) 
 
 const char *route_name(route r) {
   switch (r) {
+  case route::root:
+    return "root";
   case route::health:
     return "health";
   case route::metrics:

@@ -13,6 +13,7 @@
 namespace proxy {
 
 enum class route {
+  root, ///< GET /: a one-line answer, for probes (the Containers library pings "/" at start)
   health,
   metrics, ///< GET /metrics: the Prometheus text format
   messages,

@@ -468,3 +468,16 @@ TEST_CASE("quota: the simulator's extra-usage refusal on an OAuth credential, en
   CHECK(health.find(R"("quota":{"state":"ok")") != std::string::npos);
   CHECK(health.find(R"("anthropic-ratelimit-unified-status":"allowed")") != std::string::npos);
 }
+
+TEST_CASE("GET / answers a probe with 200 and no key (the Containers library pings it at start)") {
+  auto r = rig::with_api_key();
+  r->cfg.proxy_api_key = "client-key-123456";
+  r->start_proxy();
+  auto res = call(r->port, http::verb::get, "/");
+  CHECK(res.status == 200);
+  CHECK(res.body == R"({"service":"claude-proxy","health":"/health"})");
+  CHECK(call(r->port, http::verb::post, "/", "{}", {{"x-api-key", "client-key-123456"}}).status ==
+        405);
+  CHECK(call(r->port, http::verb::get, "/v1/models").status == 401); // only / is open
+  CHECK(r->upstream->requests().empty());
+}

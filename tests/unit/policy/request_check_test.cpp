@@ -21,7 +21,9 @@ TEST_CASE("routes") {
   CHECK(classify(verb::get, "/v1/messages", true) == route::method_not_allowed);
   CHECK(classify(verb::delete_, "/health", true) == route::method_not_allowed);
   CHECK(classify(verb::post, "/v1/models", true) == route::method_not_allowed);
-  CHECK(classify(verb::get, "/", true) == route::not_found);
+  CHECK(classify(verb::get, "/", true) == route::root);
+  CHECK(classify(verb::post, "/", true) == route::method_not_allowed);
+  CHECK(classify(verb::get, "/?x", true) == route::root);
   CHECK(classify(verb::post, "/v1/complete", true) == route::not_found);
   CHECK(classify(verb::post, "/admin/credentials", true) == route::admin_credentials);
   CHECK(classify(verb::get, "/admin/credentials", true) == route::method_not_allowed);
