@@ -81,7 +81,10 @@ public:
                : key == "output_tokens"               ? &u_.output_tokens
                : key == "cache_read_input_tokens"     ? &u_.cache_read_input_tokens
                : key == "cache_creation_input_tokens" ? &u_.cache_creation_input_tokens
-                                                      : nullptr;
+               // The OpenAI-compatible chat completions' names for the same counts.
+               : key == "prompt_tokens"     ? &u_.input_tokens
+               : key == "completion_tokens" ? &u_.output_tokens
+                                            : nullptr;
     return true;
   }
   bool StartObject() {
@@ -219,6 +222,8 @@ void sse_framer::observe(std::string_view event) {
   ++events_;
   if (name == "message_start" || name == "message_delta")
     read_usage_json(data, usage_);
+  else if (name.empty() && !data.empty() && data.front() == '{')
+    read_usage_json(data, usage_); // a chat completions chunk: the last may carry usage
   else if (name == "message_stop")
     saw_stop_ = true;
   if (name == "error") {

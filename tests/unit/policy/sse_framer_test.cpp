@@ -95,6 +95,23 @@ TEST_CASE("usage of a non-stream message") {
   CHECK(untouched.input_tokens == 0);
 }
 
+TEST_CASE("usage of chat completions: prompt and completion tokens, whole and streamed") {
+  usage u;
+  read_usage_json(R"({"object":"chat.completion","choices":[{"message":{"content":"hi"}}],)"
+                  R"("usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}})",
+                  u);
+  CHECK(u.input_tokens == 12);
+  CHECK(u.output_tokens == 5);
+
+  sse_framer f;
+  f.feed(R"(data: {"choices":[{"delta":{"content":"hi"}}]})"
+         "\n\n"
+         R"(data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}})"
+         "\n\ndata: [DONE]\n\n");
+  CHECK(f.usage().input_tokens == 7);
+  CHECK(f.usage().output_tokens == 2);
+}
+
 TEST_CASE("sse_framer: an overloaded error before content, and content that began") {
   const std::string start = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
   const std::string ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
