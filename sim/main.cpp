@@ -42,6 +42,9 @@ constexpr std::string_view k_usage =
   --exit-on-stdin-eof            exit when standard input closes (a parent process that
                                  holds the other end of a pipe ends us by ending itself)
   --help                         show this help
+Serves /v1/messages (count_tokens, batches), /v1/models, /v1/files, /v1/skills,
+/v1/chat/completions and /v1/oauth/token; for tests, GET /_sim/files/{id} gives an uploaded
+file's sha256 and size.
 Prints "upstream-sim listening on <base_url>" once bound; runs until SIGINT/SIGTERM.
 )";
 

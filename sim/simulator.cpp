@@ -1,5 +1,6 @@
 #include "sim/simulator.hpp"
 
+#include "sim/resources.hpp"
 #include "sim/scenarios.hpp"
 
 #include "core/text.hpp"
@@ -31,6 +32,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -70,6 +72,10 @@ using string_response = http::response<http::string_body>;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint64_t k_body_limit = 64ull * 1024 * 1024;
+// File uploads may be as large as the Files API allows; every other route keeps k_body_limit.
+constexpr std::uint64_t k_upload_body_limit = 500ull * 1024 * 1024;
+// Downloads are written in slices so that a peer going away is noticed between them.
+constexpr std::size_t k_blob_slice = 256 * 1024;
 constexpr std::uint32_t k_header_limit = 256 * 1024; // Claude Code sends long beta lists
 constexpr std::chrono::seconds k_stall_limit{60};
 constexpr std::string_view k_oauth_beta = "oauth-2025-04-20";
@@ -218,13 +224,46 @@ private:
 // What a connection must do for one request: plain answer, or one of the streamed/faulty
 // behaviours that need the socket itself.
 struct reply {
-  enum class mode { respond, reset, stall, sse, partial_body };
+  // chunked: `pieces` as HTTP chunks (batch results); blob: `blob` with a Content-Length
+  // (file downloads).
+  enum class mode { respond, reset, stall, sse, partial_body, chunked, blob };
   mode how = mode::respond;
-  string_response res; // respond/partial_body: whole response; sse: its header
+  string_response res; // respond/partial_body: whole response; sse/chunked/blob: its header
   std::vector<sse_event> events;
   std::chrono::milliseconds delay{0};
   fault::kind after = fault::kind::none; // sse/partial_body: reset_mid_stream, stall_mid_stream
+  std::vector<std::string> pieces;
+  std::shared_ptr<const std::string> blob; // shared with the store: a delete may come meanwhile
 };
+
+// POST /v1/files (with or without ?beta=true): the one route that takes bodies past
+// k_body_limit, and whose body the request log does not keep.
+bool is_file_upload(const string_request &req) {
+  const std::string_view target = req.target();
+  return req.method() == http::verb::post && target.substr(0, target.find('?')) == "/v1/files";
+}
+
+// "/v1/files/abc/content" -> {"v1", "files", "abc", "content"}; empty segments are kept, so
+// "/v1/files//content" matches nothing.
+std::vector<std::string_view> path_segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.starts_with('/'))
+    path.remove_prefix(1);
+  for (;;) {
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos)
+      return out;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+scenario_params result_shape(const options &opts) {
+  scenario_params p;
+  p.text_chunks = opts.text_chunks;
+  p.chunk_size = opts.chunk_size;
+  return p;
+}
 
 struct model_info {
   std::string_view id, display_name, created_at;
@@ -248,24 +287,17 @@ template <class Writer> void write_model(Writer &w, const model_info &m) {
   w.EndObject();
 }
 
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name)
-      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-  }
-  return std::nullopt;
-}
-
 // The API surface: turns one request into a reply. Runs on the server thread.
 class api {
 public:
-  api(const options &opts, token_registry &tokens) : opts_(opts), tokens_(tokens) {}
+  api(const options &opts, token_registry &tokens)
+      : opts_(opts), tokens_(tokens), batches_(result_shape(opts)) {}
 
-  reply handle(const string_request &req, std::uint64_t connection_id) {
+  // The server's own URL, for results_url when a request has no Host header.
+  void set_base_url(std::string url) { base_url_ = std::move(url); }
+
+  // Not const: a file upload's body is moved into the file store.
+  reply handle(string_request &req, std::uint64_t connection_id) {
     const ctx c{req, "req_sim_" + std::to_string(++request_counter_), connection_id};
 
     auto f = parse_fault(req["x-sim-fault"]);
@@ -281,9 +313,9 @@ public:
     case fault::kind::status:
       return answer(status_fault(c, *f));
     case fault::kind::reset_before_headers:
-      return reply{reply::mode::reset, {}, {}, {}, fault::kind::none};
+      return bare(reply::mode::reset);
     case fault::kind::stall:
-      return reply{reply::mode::stall, {}, {}, {}, fault::kind::none};
+      return bare(reply::mode::stall);
     case fault::kind::extra_usage:
       return answer(error(c, 400, "invalid_request_error", k_extra_usage_message));
     default:
@@ -304,6 +336,9 @@ public:
     if (path == "/_sim/credentials")
       return method == http::verb::post ? answer(json(c, 200, R"({"stored":true})"))
                                         : answer(method_not_allowed(c, "POST"));
+
+    if (auto r = resource_route(c, req, path, query))
+      return std::move(*r);
 
     enum class route { messages, count_tokens, chat, models, model } r;
     std::string_view model_id;
@@ -364,6 +399,13 @@ private:
   static reply answer(string_response res) {
     reply r;
     r.res = std::move(res);
+    return r;
+  }
+
+  // A reply that is only a behaviour (reset, stall): no response to send.
+  static reply bare(reply::mode how) {
+    reply r;
+    r.how = how;
     return r;
   }
 
@@ -450,6 +492,155 @@ private:
       break;
     }
     return error(c, 401, "authentication_error", "Invalid bearer token");
+  }
+
+  // ---- Message Batches, Files, Skills: the stateful resources ----
+
+  using segments = std::span<const std::string_view>;
+
+  // Routes the stateful resources and the simulator's file digests; nullopt for any other
+  // path. `req` is the same request as c.req, writable for uploads.
+  std::optional<reply> resource_route(const ctx &c, string_request &req, std::string_view path,
+                                      std::string_view query) {
+    const auto s = path_segments(path);
+    const segments all(s);
+    // Test-only, like /_sim/credentials: no authentication.
+    if (s.size() == 3 && s[0] == "_sim" && s[1] == "files")
+      return c.req.method() == http::verb::get ? answer(from(c, files_.digest(s[2])))
+                                               : answer(method_not_allowed(c, "GET"));
+    if (s.size() < 2 || s[0] != "v1")
+      return std::nullopt;
+    if (s.size() >= 3 && s[1] == "messages" && s[2] == "batches")
+      return batches_route(c, all.subspan(3), query);
+    if (s[1] == "files")
+      return files_route(c, req, all.subspan(2), query);
+    if (s[1] == "skills")
+      return skills_route(c, all.subspan(2), query);
+    return std::nullopt;
+  }
+
+  // Checks the method against `allowed` ("GET, POST"), then authenticates, then runs
+  // `handler`: the order the other routes follow.
+  template <class Handler> reply guarded(const ctx &c, std::string_view allowed, Handler handler) {
+    bool ok = false;
+    proxy::for_each_token(allowed, [&](std::string_view m) {
+      ok = ok || m == std::string_view(c.req.method_string());
+    });
+    if (!ok)
+      return answer(method_not_allowed(c, allowed));
+    if (auto denied = authenticate(c))
+      return answer(std::move(*denied));
+    return handler();
+  }
+
+  reply not_found_reply(const ctx &c) {
+    return answer(error(c, 404, "not_found_error", "Not found"));
+  }
+
+  static bool has_empty(segments rest) {
+    return std::any_of(rest.begin(), rest.end(), [](std::string_view x) { return x.empty(); });
+  }
+
+  // /v1/messages/batches[/{id}[/cancel | /results]]
+  reply batches_route(const ctx &c, segments rest, std::string_view query) {
+    const bool post = c.req.method() == http::verb::post;
+    if (has_empty(rest) || rest.size() > 2)
+      return not_found_reply(c);
+    if (rest.empty())
+      return guarded(c, "GET, POST", [&] {
+        return answer(
+            from(c, post ? batches_.create(c.req.body()) : batches_.list(query, self_url(c))));
+      });
+    const std::string_view id = rest[0];
+    if (rest.size() == 1)
+      return guarded(c, "GET, DELETE", [&] {
+        return answer(from(c, c.req.method() == http::verb::get ? batches_.retrieve(id, self_url(c))
+                                                                : batches_.remove(id)));
+      });
+    if (rest[1] == "cancel")
+      return guarded(c, "POST", [&] { return answer(from(c, batches_.cancel(id, self_url(c)))); });
+    if (rest[1] == "results")
+      return guarded(c, "GET", [&] { return batch_results(c, id); });
+    return not_found_reply(c);
+  }
+
+  // The real API sends results as application/x-jsonl, as an attachment; SDKs read the body
+  // line by line whatever its type.
+  reply batch_results(const ctx &c, std::string_view id) {
+    reply r;
+    const outcome o = batches_.results(id, r.pieces);
+    if (!o.ok())
+      return answer(from(c, o));
+    r.how = reply::mode::chunked;
+    r.res = response(c, 200, "application/x-jsonl", {});
+    r.res.set(http::field::content_disposition,
+              attachment_disposition(std::string(id) + "_results.jsonl"));
+    return r;
+  }
+
+  // /v1/files[/{id}[/content]]
+  reply files_route(const ctx &c, string_request &req, segments rest, std::string_view query) {
+    if (has_empty(rest) || rest.size() > 2)
+      return not_found_reply(c);
+    if (rest.empty())
+      return guarded(c, "GET, POST", [&] {
+        if (c.req.method() == http::verb::get)
+          return answer(from(c, files_.list(query)));
+        return answer(from(c, files_.upload(req.body(), c.req[http::field::content_type])));
+      });
+    const std::string_view id = rest[0];
+    if (rest.size() == 1)
+      return guarded(c, "GET, DELETE", [&] {
+        return answer(
+            from(c, c.req.method() == http::verb::get ? files_.metadata(id) : files_.remove(id)));
+      });
+    if (rest[1] == "content")
+      return guarded(c, "GET", [&] { return file_content(c, id); });
+    return not_found_reply(c);
+  }
+
+  reply file_content(const ctx &c, std::string_view id) {
+    const stored_file *f = files_.downloadable(id);
+    if (!f)
+      return answer(error(c, 404, "not_found_error", "File not found: " + std::string(id)));
+    reply r;
+    r.how = reply::mode::blob;
+    r.res = response(c, 200, f->mime_type, {});
+    r.res.set(http::field::content_disposition, attachment_disposition(f->filename));
+    r.blob = f->bytes;
+    return r;
+  }
+
+  // /v1/skills[/{id}]
+  reply skills_route(const ctx &c, segments rest, std::string_view query) {
+    if (has_empty(rest) || rest.size() > 1)
+      return not_found_reply(c);
+    if (rest.empty())
+      return guarded(c, "GET, POST", [&] {
+        if (c.req.method() == http::verb::get)
+          return answer(from(c, skills_.list(query)));
+        return answer(from(c, skills_.create(c.req.body(), c.req[http::field::content_type])));
+      });
+    const std::string_view id = rest[0];
+    return guarded(c, "GET, DELETE", [&] {
+      return answer(
+          from(c, c.req.method() == http::verb::get ? skills_.retrieve(id) : skills_.remove(id)));
+    });
+  }
+
+  // The simulator as the client reached it (scheme and Host header), for results_url.
+  std::string self_url(const ctx &c) const {
+    const std::string_view host = trim(c.req[http::field::host]);
+    if (host.empty())
+      return base_url_;
+    return std::string(opts_.tls ? "https://" : "http://") + std::string(host);
+  }
+
+  // A store's outcome as a response: its JSON, or the Anthropic error with our request id.
+  string_response from(const ctx &c, const outcome &o) {
+    if (o.ok())
+      return json(c, 200, o.body);
+    return error(c, o.status, o.error_type, o.message);
   }
 
   reply messages(const ctx &c, const fault &f) {
@@ -711,6 +902,10 @@ private:
   std::uint64_t message_counter_ = 0;
   std::uint64_t rate_limited_requests_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
+  batch_store batches_;
+  file_store files_;
+  skill_store skills_;
+  std::string base_url_;
 };
 
 recorded_request record_of(const string_request &req) {
@@ -719,7 +914,8 @@ recorded_request record_of(const string_request &req) {
   r.target = std::string(req.target());
   for (const auto &field : req)
     r.headers.emplace_back(proxy::ascii_lowered(field.name_string()), std::string(field.value()));
-  r.body = req.body();
+  // An upload is held once, by the file store: the log notes only its size.
+  r.body = is_file_upload(req) ? "<" + std::to_string(req.body().size()) + " bytes>" : req.body();
   return r;
 }
 
@@ -788,9 +984,16 @@ private:
   asio::awaitable<bool> serve_one() {
     http::request_parser<http::string_body> parser;
     parser.header_limit(k_header_limit);
-    parser.body_limit(k_body_limit);
+    // The upload limit while the target is unknown: Beast checks a Content-Length against the
+    // limit as soon as the header is parsed. Other routes get k_body_limit back right after.
+    parser.body_limit(k_upload_body_limit);
 
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+    if (!ec && !is_file_upload(parser.get())) {
+      parser.body_limit(k_body_limit);
+      if (parser.content_length().value_or(0) > k_body_limit)
+        ec = http::error::body_limit;
+    }
     if (!ec && iequals(parser.get()[http::field::expect], "100-continue")) {
       static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
       auto [wec, wn] = co_await asio::async_write(
@@ -882,6 +1085,12 @@ private:
     case reply::mode::sse:
       co_await stream_events(r);
       break;
+    case reply::mode::chunked:
+      co_await send_chunked(r);
+      break;
+    case reply::mode::blob:
+      co_await send_blob(r);
+      break;
     default:
       close();
       break;
@@ -900,6 +1109,78 @@ private:
       co_return;
     }
     co_await stall();
+  }
+
+  // Writes the header of `res`, with a Content-Length of `length` or, without one, chunked.
+  // False (and the connection closed) when the write fails.
+  asio::awaitable<bool> write_head(const string_response &res,
+                                   std::optional<std::uint64_t> length) {
+    http::response<http::empty_body> head;
+    head.base() = res.base();
+    if (length) {
+      head.content_length(*length);
+    } else {
+      head.erase(http::field::content_length);
+      head.chunked(true);
+    }
+    http::response_serializer<http::empty_body> serializer(head);
+    auto [ec, n] = co_await http::async_write_header(stream_, serializer, use_tuple);
+    if (ec)
+      close();
+    co_return !ec;
+  }
+
+  // After a streamed body: keep the connection if the request allowed it and all went well.
+  void end_body(bool ok, bool keep_alive) {
+    keep_alive_ = ok && keep_alive && !gone();
+    if (!keep_alive_)
+      close(); // also ends watch_peer()
+  }
+
+  // Batch results: one HTTP chunk per piece (JSONL lines).
+  asio::awaitable<void> send_chunked(const reply &r) {
+    if (!co_await write_head(r.res, std::nullopt))
+      co_return;
+    for (const auto &piece : r.pieces) {
+      if (gone()) {
+        close();
+        co_return;
+      }
+      auto [ec, n] = co_await asio::async_write(
+          stream_, http::make_chunk(asio::buffer(piece.data(), piece.size())), use_tuple);
+      if (ec) {
+        peer_gone_ = true;
+        close();
+        co_return;
+      }
+      log_.append_response(entry_, piece);
+    }
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), use_tuple);
+    end_body(!ec, r.res.keep_alive());
+  }
+
+  // A file download: the stored bytes under a Content-Length, in slices, straight from the
+  // store's buffer (the log notes only the size, as for uploads).
+  asio::awaitable<void> send_blob(const reply &r) {
+    const std::string &bytes = *r.blob;
+    if (!co_await write_head(r.res, bytes.size()))
+      co_return;
+    log_.append_response(entry_, "<" + std::to_string(bytes.size()) + " bytes>");
+    for (std::size_t offset = 0; offset < bytes.size(); offset += k_blob_slice) {
+      if (gone()) {
+        close();
+        co_return;
+      }
+      const std::size_t n = std::min(k_blob_slice, bytes.size() - offset);
+      auto [ec, written] =
+          co_await asio::async_write(stream_, asio::buffer(bytes.data() + offset, n), use_tuple);
+      if (ec) {
+        peer_gone_ = true;
+        close();
+        co_return;
+      }
+    }
+    end_body(true, r.res.keep_alive());
   }
 
   asio::awaitable<void> stream_events(const reply &r) {
@@ -1045,6 +1326,7 @@ void server::start() {
   s.acceptor->bind(endpoint);
   s.acceptor->listen(asio::socket_base::max_listen_connections);
   s.bound_port = s.acceptor->local_endpoint().port();
+  s.handler.set_base_url(base_url());
 
   asio::co_spawn(*s.ioc, s.accept_loop(), asio::detached);
   std::promise<void> done;

@@ -1,6 +1,8 @@
 #pragma once
-// A stand-in for the Anthropic API (Messages, count_tokens, models, OAuth token endpoint)
-// with fault injection, used to test the proxy against realistic upstream behaviour.
+// A stand-in for the Anthropic API (Messages, count_tokens, models, Message Batches, Files,
+// Skills, OAuth token endpoint) with fault injection, used to test the proxy against realistic
+// upstream behaviour. Test-only endpoints: POST /_sim/credentials, GET /_sim/files/{id}
+// ({"sha256","size_bytes"} of an uploaded file).
 
 #include <chrono>
 #include <cstddef>
