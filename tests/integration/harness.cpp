@@ -24,7 +24,7 @@ reply call(std::uint16_t port, http::verb method, const std::string &target,
   stream.expires_after(timeout);
   stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
   http::request<http::string_body> req{method, target, 11};
-  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port)); // as real clients say it
   for (const auto &[k, v] : headers)
     req.insert(k, v);
   req.body() = body;
