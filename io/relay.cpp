@@ -247,6 +247,7 @@ task<bool> send_request(upstream_connection &up, client_link &client, const rela
     parser.emplace();
     parser->eager(false);
     parser->header_limit(max_response_head);
+    parser->body_limit(boost::none); // the body is decoded and relayed as it comes, not held
     parser->skip(p.head_request);
   };
   new_parser();

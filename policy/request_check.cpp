@@ -105,7 +105,7 @@ constexpr api_family api_families[] = {
     {route::messages, 32 * MiB, messages_api},
     {route::count_tokens, 32 * MiB, count_tokens_api},
     {route::batches, 256 * MiB, batches_api},
-    {route::files, 500 * MiB, files_api},
+    {route::files, 501 * MiB, files_api}, // a 500 MiB file and its multipart framing
     {route::models, 0, models_api},
     {route::chat_completions, 32 * MiB, chat_api},
     {route::skills, 32 * MiB, skills_api},

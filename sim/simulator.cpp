@@ -72,8 +72,9 @@ using string_response = http::response<http::string_body>;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint64_t k_body_limit = 64ull * 1024 * 1024;
-// File uploads may be as large as the Files API allows; every other route keeps k_body_limit.
-constexpr std::uint64_t k_upload_body_limit = 500ull * 1024 * 1024;
+// File uploads may be as large as the Files API allows (500 MiB of file, plus its multipart
+// framing); every other route keeps k_body_limit.
+constexpr std::uint64_t k_upload_body_limit = 501ull * 1024 * 1024;
 // Downloads are written in slices so that a peer going away is noticed between them.
 constexpr std::size_t k_blob_slice = 256 * 1024;
 constexpr std::uint32_t k_header_limit = 256 * 1024; // Claude Code sends long beta lists

@@ -107,7 +107,7 @@ TEST_CASE("a declared body beyond its family's limit is refused from the head al
     unsigned status;
   };
   const row rows[] = {
-      {"/v1/files", 500ull << 20 | 1, 413},
+      {"/v1/files", (501ull << 20) + 1, 413},
       {"/v1/messages/batches", (256ull << 20) + 1, 413},
       {"/v1/messages", (32ull << 20) + 1, 413},
   };

@@ -54,7 +54,7 @@ process.on('exit', stopAll);
  * simUrl and proxyUrl (base URLs without /v1) are filled in once before() has run.
  */
 export function useServers() {
-  const servers = { simUrl: undefined, proxyUrl: undefined };
+  const servers = { simUrl: undefined, proxyUrl: undefined, proxyPid: undefined };
   before(async () => {
     assert.ok(process.env.PROXY_BIN && process.env.SIM_BIN,
       'PROXY_BIN and SIM_BIN must be set (ctest does this)');
@@ -66,6 +66,7 @@ export function useServers() {
       ['--port', '0', '--no-request-log'], {
         HOME: home, ANTHROPIC_API_KEY: SIM_KEY, UPSTREAM_URL: servers.simUrl, PROXY_API_KEY: PROXY_KEY,
       }, /claude-proxy listening on (http:\/\/\S+)\r?\n/);
+    servers.proxyPid = children.at(-1).pid;
   });
   after(stopAll);
   return servers;

@@ -114,8 +114,8 @@ TEST_CASE("how each route takes a body, and the families' limits") {
   CHECK(body_of(route::method_not_allowed, verb::post) == body_mode::none);
   CHECK(body_limit(route::messages) == 32u << 20);
   CHECK(body_limit(route::batches) == 256u << 20);
-  CHECK(body_limit(route::files) == 500u << 20);
-  CHECK(largest_body_limit() == 500u << 20);
+  CHECK(body_limit(route::files) == 501u << 20);
+  CHECK(largest_body_limit() == 501u << 20);
 }
 
 TEST_CASE("message bodies: what is read and what is refused") {
