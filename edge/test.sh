@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Offline checks of the Cloudflare edge: typecheck, the vitest suites, and the wrangler
-# dry-run bundle. Installs the npm dependencies first if they are missing. Exits non-zero
-# on any failure and ends with one summary line: "edge: N passed, N failed".
+# Offline checks of the Cloudflare edge: typecheck, the vitest suites (unit, then end-to-end in
+# workerd), and the wrangler dry-run bundle. Installs the npm dependencies first if they are
+# missing. Exits non-zero on any failure and ends with one summary line: "edge: N passed, N failed".
 set -uo pipefail
 edge="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$edge")"
@@ -41,6 +41,19 @@ vitest run --reporter=default --reporter=json --outputFile.json="$work/vitest.js
 read -r passed failed < <(node -e '
   try { const r = require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests || (r.success ? 0 : 1)); }
   catch { console.log(0, 1); }' "$work/vitest.json")
+
+# The end-to-end suite (test/e2e): the Worker and Durable Object in workerd (wrangler's dev
+# server, the real wrangler.toml), a fake Docker engine running the built claude-proxy as the
+# container, upstream-sim as Anthropic. Needs build/RelWithDebInfo (or CLAUDE_PROXY_BIN and
+# UPSTREAM_SIM_BIN) and Linux namespaces (unshare); no Docker, no network.
+echo "edge: e2e"
+vitest run --config vitest.e2e.config.mjs --reporter=default --reporter=json --outputFile.json="$work/e2e.json" ||
+  failures+=(e2e)
+read -r e2e_passed e2e_failed < <(node -e '
+  try { const r = require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests || (r.success ? 0 : 1)); }
+  catch { console.log(0, 1); }' "$work/e2e.json")
+passed=$((passed + e2e_passed))
+failed=$((failed + e2e_failed))
 
 # The bundle check validates wrangler.toml and bundles the Worker without Docker. wrangler
 # keeps scratch files in .wrangler/ next to its config, so it checks a copy of wrangler.toml

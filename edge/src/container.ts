@@ -11,7 +11,7 @@ import {
   type StartCredential,
   type StoreOutcome,
 } from './credentials';
-import { apiError } from './http';
+import { anthropicShaped, apiError } from './http';
 import { CONTAINER_PORT, SYNC_HOST, containerEnv, sleepAfter } from './routing';
 import { handleSync } from './sync';
 
@@ -74,7 +74,8 @@ export class ProxyContainer extends Container<Env> {
     const start = await this.prepareStart();
     if (start.kind === 'none') return apiError(503, 'api_error', noCredentialMessage(start.reason));
     if (start.kind === 'running') await this.deliverRotatedKey();
-    return this.containerFetch(await this.withContainerKey(request), CONTAINER_PORT);
+    const res = await this.containerFetch(await this.withContainerKey(request), CONTAINER_PORT);
+    return anthropicShaped(res);
   }
 
   /**

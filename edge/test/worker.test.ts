@@ -123,20 +123,6 @@ describe('edge auth', () => {
 });
 
 describe('streaming pass-through', () => {
-  it("hands the client's body to the container unread and returns its Response object as is", async () => {
-    const upstream = new Response('data: x\n\n', { headers: { 'content-type': 'text/event-stream' } });
-    let seen: Request | undefined;
-    const env = makeEnv({ CLAUDE_OAUTH_CREDS: creds(T1) }, async (request) => {
-      seen = request;
-      return upstream;
-    });
-    const request = new Request(BASE + '/v1/messages', { method: 'POST', body: '{"stream":true}' });
-    const res = await handleRequest(request, env);
-    expect(seen!.bodyUsed).toBe(false);
-    expect(await seen!.text()).toBe('{"stream":true}');
-    expect(res).toBe(upstream);
-  });
-
   it('relays request and response bodies chunk by chunk, neither side complete first', async () => {
     const encoder = new TextEncoder();
     const decoder = new TextDecoder();
@@ -411,5 +397,30 @@ describe('admin route refusals', () => {
     const res = await handleRequest(post({ 'x-admin-key': admin }), env);
     expect(res.status).toBe(409);
     expect(env.PROXY_CONTAINER.instances.size).toBe(0);
+  });
+});
+
+describe("the Containers library's own failures", () => {
+  it('become an Anthropic-shaped 503; the proxy\'s and the upstream\'s answers pass untouched', async () => {
+    const { anthropicShaped } = await import('../src/http');
+    for (const text of ['Failed to start container: boom', 'Container suddenly disconnected, try again',
+      'Error proxying request to container: x', 'There is no Container instance available at this time.']) {
+      const res = await anthropicShaped(new Response(text, { status: text.startsWith('There') ? 503 : 500 }));
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+      expect(body.type).toBe('error');
+      expect(body.error.type).toBe('api_error');
+      expect(body.error.message).not.toContain('boom');
+    }
+    const upstream = new Response('<html>bad gateway</html>', { status: 502, headers: { 'content-type': 'text/plain', 'request-id': 'req_1' } });
+    expect(await anthropicShaped(upstream)).toBe(upstream);
+    const other = new Response('Failed to start container: looks alike', { status: 502, headers: { 'request-id': 'req_2' } });
+    expect(await anthropicShaped(other)).toBe(other);
+    const json = Response.json({ type: 'error' }, { status: 500 });
+    expect(await anthropicShaped(json)).toBe(json);
+    const plain = new Response('some other text', { status: 500 });
+    const passed = await anthropicShaped(plain);
+    expect(passed.status).toBe(500);
+    expect(await passed.text()).toBe('some other text');
   });
 });
