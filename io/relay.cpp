@@ -130,7 +130,9 @@ task<body_pumped> pump_body(upstream_connection &up, client_link &client, const 
   body_pumped out;
   while (client.body_unread) {
     auto &buffer = client.buffer();
-    auto step = decoder.decode(static_cast<char *>(buffer.data().data()), buffer.size());
+    body_decoder::step step;
+    if (buffer.size() > 0) // (an empty buffer may have no memory at all)
+      step = decoder.decode(static_cast<char *>(buffer.data().data()), buffer.size());
     total += step.data;
     if (decoder.failed()) {
       out.client = make_api_error(400, "Malformed chunked request body");
