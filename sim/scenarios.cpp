@@ -370,6 +370,56 @@ std::vector<std::string> chat_pieces(const scenario_params &p) {
   return pieces;
 }
 
+/// Everything a chat answer contains, decided once so streamed and non-streamed answers agree.
+struct chat_plan {
+  std::vector<std::string> text; // content pieces
+  bool tool_call = false;
+  std::string call_id, tool_name;
+  std::vector<std::string> arguments; // argument fragments; joined, a JSON object
+  std::string finish_reason;
+  std::int64_t completion_tokens = 1;
+  std::string joined_text() const {
+    std::string out;
+    for (const auto &t : text)
+      out += t;
+    return out;
+  }
+  std::string joined_arguments() const {
+    std::string out;
+    for (const auto &a : arguments)
+      out += a;
+    return out;
+  }
+};
+
+chat_plan chat_plan_for(const scenario_params &p) {
+  chat_plan c;
+  if (p.kind != scenario::tool_use) {
+    c.text = chat_pieces(p);
+    c.finish_reason = "stop";
+    c.completion_tokens = p.text_chunks;
+    return c;
+  }
+  // The Messages tool_use answer, as the upstream's OpenAI layer translates it: the text block
+  // becomes the content, the tool_use block the one tool call.
+  const message_plan m = plan_for(p);
+  for (const auto &b : m.blocks) {
+    if (b.what == block_plan::kind::text) {
+      c.text = b.pieces;
+    } else if (b.what == block_plan::kind::tool_use) {
+      c.tool_call = true;
+      c.tool_name = b.tool_name;
+      for (const auto &piece : b.pieces)
+        if (!piece.empty())
+          c.arguments.push_back(piece);
+    }
+  }
+  c.call_id = "call_" + p.message_id;
+  c.finish_reason = "tool_calls";
+  c.completion_tokens = m.output_tokens;
+  return c;
+}
+
 void put_chat_head(json_writer &w, const scenario_params &p, std::string_view object) {
   key(w, "id");
   put(w, "chatcmpl-" + p.message_id);
@@ -381,8 +431,50 @@ void put_chat_head(json_writer &w, const scenario_params &p, std::string_view ob
   put(w, p.model);
 }
 
-std::string chat_chunk(const scenario_params &p, const char *role, std::string_view content,
-                       const char *finish_reason) {
+void put_chat_usage(json_writer &w, const scenario_params &p, const chat_plan &c) {
+  key(w, "usage");
+  w.StartObject();
+  key(w, "prompt_tokens");
+  w.Int64(p.input_tokens);
+  key(w, "completion_tokens");
+  w.Int64(c.completion_tokens);
+  key(w, "total_tokens");
+  w.Int64(p.input_tokens + c.completion_tokens);
+  w.EndObject();
+}
+
+/// {"index":0,"id":..,"type":"function","function":{"name":..,"arguments":..}}; a streamed
+/// fragment has only index and function.arguments.
+void put_tool_call(json_writer &w, const chat_plan &c, bool streamed, bool head,
+                   std::string_view arguments) {
+  w.StartObject();
+  if (streamed) {
+    key(w, "index");
+    w.Int(0);
+  }
+  if (head) {
+    key(w, "id");
+    put(w, c.call_id);
+    key(w, "type");
+    put(w, "function");
+  }
+  key(w, "function");
+  w.StartObject();
+  if (head) {
+    key(w, "name");
+    put(w, c.tool_name);
+  }
+  key(w, "arguments");
+  put(w, arguments);
+  w.EndObject();
+  w.EndObject();
+}
+
+/// One chat.completion.chunk: `delta` writes the delta's members; with include_usage, the
+/// "usage":null OpenAI puts on every chunk but the last.
+template <class Delta>
+sse_event chat_chunk(const scenario_params &p, bool include_usage, const char *finish_reason,
+                     Delta &&delta) {
   rapidjson::StringBuffer sb;
   json_writer w(sb);
   w.StartObject();
@@ -394,14 +486,7 @@ std::string chat_chunk(const scenario_params &p, const char *role, std::string_v
   w.Int(0);
   key(w, "delta");
   w.StartObject();
-  if (role) {
-    key(w, "role");
-    put(w, role);
-  }
-  if (!content.empty() || role) {
-    key(w, "content");
-    put(w, content);
-  }
+  delta(w);
   w.EndObject();
   key(w, "finish_reason");
   if (finish_reason)
@@ -410,26 +495,62 @@ std::string chat_chunk(const scenario_params &p, const char *role, std::string_v
     w.Null();
   w.EndObject();
   w.EndArray();
+  if (include_usage) {
+    key(w, "usage");
+    w.Null();
+  }
   w.EndObject();
-  return std::string(sb.GetString(), sb.GetSize());
+  return {"", std::string(sb.GetString(), sb.GetSize())};
 }
 
 } // namespace
 
-std::vector<sse_event> build_chat_events(const scenario_params &p) {
+std::vector<sse_event> build_chat_events(const scenario_params &p, bool include_usage) {
+  const chat_plan c = chat_plan_for(p);
   std::vector<sse_event> events;
-  events.push_back({"", chat_chunk(p, "assistant", "", nullptr)});
-  for (const auto &piece : chat_pieces(p))
-    events.push_back({"", chat_chunk(p, nullptr, piece, nullptr)});
-  events.push_back({"", chat_chunk(p, nullptr, "", "stop")});
+  events.push_back(chat_chunk(p, include_usage, nullptr, [](json_writer &w) {
+    key(w, "role");
+    put(w, "assistant");
+    key(w, "content");
+    put(w, "");
+  }));
+  for (const auto &piece : c.text)
+    events.push_back(chat_chunk(p, include_usage, nullptr, [&](json_writer &w) {
+      key(w, "content");
+      put(w, piece);
+    }));
+  if (c.tool_call) {
+    auto tool_chunk = [&](bool head, std::string_view arguments) {
+      return chat_chunk(p, include_usage, nullptr, [&](json_writer &w) {
+        key(w, "tool_calls");
+        w.StartArray();
+        put_tool_call(w, c, true, head, arguments);
+        w.EndArray();
+      });
+    };
+    events.push_back(tool_chunk(true, ""));
+    for (const auto &fragment : c.arguments)
+      events.push_back(tool_chunk(false, fragment));
+  }
+  events.push_back(chat_chunk(p, include_usage, c.finish_reason.c_str(), [](json_writer &) {}));
+  if (include_usage) {
+    rapidjson::StringBuffer sb;
+    json_writer w(sb);
+    w.StartObject();
+    put_chat_head(w, p, "chat.completion.chunk");
+    key(w, "choices");
+    w.StartArray();
+    w.EndArray();
+    put_chat_usage(w, p, c);
+    w.EndObject();
+    events.push_back({"", std::string(sb.GetString(), sb.GetSize())});
+  }
   events.push_back({"", "[DONE]"});
   return events;
 }
 
 std::string build_chat_json(const scenario_params &p) {
-  std::string text;
-  for (const auto &piece : chat_pieces(p))
-    text += piece;
+  const chat_plan c = chat_plan_for(p);
   rapidjson::StringBuffer sb;
   json_writer w(sb);
   w.StartObject();
@@ -444,21 +565,22 @@ std::string build_chat_json(const scenario_params &p) {
   key(w, "role");
   put(w, "assistant");
   key(w, "content");
-  put(w, text);
+  if (c.text.empty())
+    w.Null();
+  else
+    put(w, c.joined_text());
+  if (c.tool_call) {
+    key(w, "tool_calls");
+    w.StartArray();
+    put_tool_call(w, c, false, true, c.joined_arguments());
+    w.EndArray();
+  }
   w.EndObject();
   key(w, "finish_reason");
-  put(w, "stop");
+  put(w, c.finish_reason);
   w.EndObject();
   w.EndArray();
-  key(w, "usage");
-  w.StartObject();
-  key(w, "prompt_tokens");
-  w.Int64(p.input_tokens);
-  key(w, "completion_tokens");
-  w.Int64(p.text_chunks);
-  key(w, "total_tokens");
-  w.Int64(p.input_tokens + p.text_chunks);
-  w.EndObject();
+  put_chat_usage(w, p, c);
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }
@@ -467,67 +589,121 @@ std::int64_t estimate_input_tokens(std::string_view body) {
   return static_cast<std::int64_t>(body.size() / 4 + 1);
 }
 
-std::optional<message_request> parse_message_request(std::string_view body, bool require_max_tokens,
-                                                     std::string &error) {
-  rapidjson::Document doc;
+namespace {
+
+/// Parses `body` into `doc` and checks what every model request has: a JSON object with a string
+/// model and an array messages, and, when require_max_tokens, a positive integer max_tokens.
+bool parse_model_request(std::string_view body, bool require_max_tokens, rapidjson::Document &doc,
+                         std::string &error) {
   doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     error = doc.HasParseError() ? "There was an error parsing the body of your request: invalid "
                                   "JSON."
                                 : "Request body must be a JSON object.";
-    return std::nullopt;
+    return false;
   }
   auto model = doc.FindMember("model");
   if (model == doc.MemberEnd()) {
     error = "model: Field required";
-    return std::nullopt;
+    return false;
   }
   if (!model->value.IsString()) {
     error = "model: Input should be a valid string";
-    return std::nullopt;
+    return false;
   }
   auto messages = doc.FindMember("messages");
   if (messages == doc.MemberEnd()) {
     error = "messages: Field required";
-    return std::nullopt;
+    return false;
   }
   if (!messages->value.IsArray()) {
     error = "messages: Input should be a valid list";
-    return std::nullopt;
+    return false;
   }
   if (require_max_tokens) {
     auto max_tokens = doc.FindMember("max_tokens");
     if (max_tokens == doc.MemberEnd()) {
       error = "max_tokens: Field required";
-      return std::nullopt;
+      return false;
     }
     if (!max_tokens->value.IsInt64() || max_tokens->value.GetInt64() < 1) {
       error = "max_tokens: Input should be a positive integer";
-      return std::nullopt;
+      return false;
     }
   }
+  return true;
+}
+
+std::string string_member(const rapidjson::Value &object, const char *name) {
+  if (!object.IsObject())
+    return {};
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString())
+    return {};
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+bool true_member(const rapidjson::Value &object, const char *name) {
+  if (!object.IsObject())
+    return false;
+  auto it = object.FindMember(name);
+  return it != object.MemberEnd() && it->value.IsBool() && it->value.GetBool();
+}
+
+} // namespace
+
+std::optional<message_request> parse_message_request(std::string_view body, bool require_max_tokens,
+                                                     std::string &error) {
+  rapidjson::Document doc;
+  if (!parse_model_request(body, require_max_tokens, doc, error))
+    return std::nullopt;
 
   message_request req;
-  req.model.assign(model->value.GetString(), model->value.GetStringLength());
-  if (auto stream = doc.FindMember("stream"); stream != doc.MemberEnd())
-    req.stream = stream->value.IsBool() && stream->value.GetBool();
+  req.model = string_member(doc, "model");
+  req.stream = true_member(doc, "stream");
 
   auto tools = doc.FindMember("tools");
   auto thinking = doc.FindMember("thinking");
   if (tools != doc.MemberEnd() && tools->value.IsArray() && !tools->value.Empty()) {
     req.derived = scenario::tool_use;
-    const auto &first = tools->value[0];
-    if (first.IsObject()) {
-      if (auto name = first.FindMember("name"); name != first.MemberEnd() && name->value.IsString())
-        req.first_tool_name.assign(name->value.GetString(), name->value.GetStringLength());
-    }
+    req.first_tool_name = string_member(tools->value[0], "name");
   } else if (thinking != doc.MemberEnd() && thinking->value.IsObject()) {
     // {"type":"disabled"} is an explicit "no thinking".
-    auto type = thinking->value.FindMember("type");
-    const bool disabled = type != thinking->value.MemberEnd() && type->value.IsString() &&
-                          std::string_view(type->value.GetString()) == "disabled";
-    if (!disabled)
+    if (string_member(thinking->value, "type") != "disabled")
       req.derived = scenario::thinking;
+  }
+  return req;
+}
+
+std::optional<chat_request> parse_chat_request(std::string_view body, std::string &error) {
+  rapidjson::Document doc;
+  if (!parse_model_request(body, false, doc, error))
+    return std::nullopt;
+
+  chat_request req;
+  req.model = string_member(doc, "model");
+  req.stream = true_member(doc, "stream");
+  if (auto options = doc.FindMember("stream_options"); options != doc.MemberEnd())
+    req.include_usage = true_member(options->value, "include_usage");
+
+  auto tools = doc.FindMember("tools");
+  if (tools == doc.MemberEnd() || !tools->value.IsArray() || tools->value.Empty())
+    return req;
+  // tool_choice: "none" | "auto" | "required" | {"type":"function","function":{"name":..}}
+  auto choice = doc.FindMember("tool_choice");
+  if (choice != doc.MemberEnd() && choice->value.IsString() &&
+      std::string_view(choice->value.GetString(), choice->value.GetStringLength()) == "none")
+    return req;
+  req.derived = scenario::tool_use;
+  if (choice != doc.MemberEnd() && choice->value.IsObject()) {
+    if (auto fn = choice->value.FindMember("function"); fn != choice->value.MemberEnd())
+      req.tool_name = string_member(fn->value, "name");
+  }
+  if (req.tool_name.empty()) {
+    const auto &first = tools->value[0];
+    if (first.IsObject())
+      if (auto fn = first.FindMember("function"); fn != first.MemberEnd())
+        req.tool_name = string_member(fn->value, "name");
   }
   return req;
 }

@@ -40,9 +40,18 @@ std::vector<sse_event> build_events(const scenario_params &p);
 // The same content as one non-streamed Messages API response.
 std::string build_message_json(const scenario_params &p);
 
-// The OpenAI-compatible Chat Completions answer the upstream also offers: text only, streamed as
-// data-only chunk events ending with "data: [DONE]", or as one chat.completion object.
-std::vector<sse_event> build_chat_events(const scenario_params &p);
+// The OpenAI-compatible Chat Completions answer the upstream also offers, streamed as data-only
+// chat.completion.chunk events ending with "data: [DONE]", or as one chat.completion object.
+// scenario::tool_use answers what the Messages tool_use scenario does, in OpenAI's shape: the
+// short text as message.content and one call of p.tool_name in message.tool_calls
+// ({"id":"call_<message_id>","type":"function","function":{"name":..,"arguments":"<JSON>"}}),
+// finish_reason "tool_calls"; streamed, the call's first chunk carries index, id, type, name and
+// empty arguments and the following chunks the argument fragments. Any other scenario answers
+// text with finish_reason "stop". usage (prompt_tokens = p.input_tokens) is in the
+// non-streamed answer; a stream carries it only with include_usage (stream_options.include_usage)
+// as OpenAI does: "usage":null on every chunk, then one more chunk with empty choices and the
+// usage before [DONE].
+std::vector<sse_event> build_chat_events(const scenario_params &p, bool include_usage = false);
 std::string build_chat_json(const scenario_params &p);
 
 // Deterministic stand-in for a tokenizer: request body characters / 4 + 1.
@@ -61,6 +70,22 @@ struct message_request {
 // sets error to a message in the upstream's style.
 std::optional<message_request> parse_message_request(std::string_view body, bool require_max_tokens,
                                                      std::string &error);
+
+// What the simulator needs from a /v1/chat/completions body (OpenAI's shape).
+struct chat_request {
+  std::string model;
+  bool stream = false;
+  bool include_usage = false; // stream_options.include_usage
+  // tool_use when `tools` is a non-empty array and tool_choice is not "none", else text.
+  scenario derived = scenario::text;
+  // The function tool_choice names ({"type":"function","function":{"name":..}}), else the
+  // first tool's function.name; empty when neither is a string.
+  std::string tool_name;
+};
+
+// Validates like parse_message_request without max_tokens (JSON object, string model, array
+// messages).
+std::optional<chat_request> parse_chat_request(std::string_view body, std::string &error);
 
 // x-sim-fault header: "status=<code>[;retry-after=<s>]", "reset-before-headers",
 // "reset-mid-stream", "stall", "stall-mid-stream", "extra-usage" (the 400 with which the

@@ -745,20 +745,24 @@ private:
     res.set("anthropic-ratelimit-tokens-reset", when);
   }
 
-  /// The OpenAI-compatible Chat Completions endpoint: text answers, streamed or not.
+  /// The OpenAI-compatible Chat Completions endpoint, streamed or not: a tool call when the
+  /// request offers tools (and tool_choice is not "none"), text otherwise.
   reply chat(const ctx &c, const fault &f) {
     std::string problem;
-    const auto m = parse_message_request(c.req.body(), false, problem);
+    const auto m = parse_chat_request(c.req.body(), problem);
     if (!m)
       return answer(error(c, 400, "invalid_request_error", problem));
     scenario_params p;
+    p.kind = m->derived;
     p.message_id = "sim_" + std::to_string(++message_counter_);
     p.model = m->model;
     p.input_tokens = estimate_input_tokens(c.req.body());
     p.text_chunks = opts_.text_chunks;
     p.chunk_size = opts_.chunk_size;
+    if (!m->tool_name.empty())
+      p.tool_name = m->tool_name;
     return success(
-        c, f, m->stream, opts_.event_delay, [&] { return build_chat_events(p); },
+        c, f, m->stream, opts_.event_delay, [&] { return build_chat_events(p, m->include_usage); },
         [&] { return build_chat_json(p); });
   }
 

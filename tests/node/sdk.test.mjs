@@ -82,17 +82,24 @@ const openaiViaProxy = () => new OpenAI({ baseURL: `${servers.proxyUrl}/v1`, api
 const openaiDirect = () => new OpenAI({ baseURL: `${servers.simUrl}/v1`, apiKey: SIM_KEY, maxRetries: 0 });
 const chatRequest = { model: MODEL, messages: [{ role: 'user', content: 'Say hello.' }] };
 
-/** A chat completion or chunk without its per-request id. */
+/** A chat completion or chunk without its per-request ids: its own and its tool calls'. */
 function comparableChat(answer) {
-  const { id, ...rest } = answer;
+  const { id, ...rest } = structuredClone(answer);
   assert.match(id, /^chatcmpl-/);
+  for (const choice of rest.choices ?? []) {
+    for (const call of (choice.message ?? choice.delta)?.tool_calls ?? []) {
+      if (call.id === undefined) continue; // a streamed argument fragment has none
+      assert.match(call.id, /^call_/);
+      delete call.id;
+    }
+  }
   return rest;
 }
 
-// The simulator's /v1/chat/completions answers text only, whatever the request holds (it reads
-// model, messages and stream; it never answers tool_calls). The tool below still makes the body
-// the upstream sees bigger, and the simulator's usage.prompt_tokens is body bytes / 4 + 1, so an
-// equal prompt_tokens through the proxy means the tool definition reached the upstream intact.
+// With a function tool (and tool_choice other than "none") the simulator's /v1/chat/completions
+// answers as the upstream's OpenAI layer does: one call of the first tool, finish_reason
+// 'tool_calls'. Its usage.prompt_tokens is body bytes / 4 + 1, so an equal prompt_tokens through
+// the proxy also means the tool definition reached the upstream intact.
 const chatToolRequest = {
   ...chatRequest,
   messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
@@ -101,38 +108,77 @@ const chatToolRequest = {
   tool_choice: 'auto',
 };
 
-test('openai chat.completions.create() with a tool, without streaming: same answer through the proxy', async () => {
+/** The one get_weather call of a tool_calls answer's message, its arguments parsed. */
+function weatherCall(message) {
+  assert.equal(message.role, 'assistant');
+  assert.equal(message.tool_calls?.length, 1, JSON.stringify(message));
+  const [call] = message.tool_calls;
+  assert.match(call.id, /^call_/);
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  assert.equal(typeof call.function.arguments, 'string');
+  const args = JSON.parse(call.function.arguments);
+  assert.ok(args !== null && typeof args === 'object' && !Array.isArray(args), call.function.arguments);
+  assert.equal(typeof args.location, 'string');
+  return { call, args };
+}
+
+test('openai chat.completions.create() with a tool, without streaming: the tool call through the proxy', async () => {
   const proxied = await openaiViaProxy().chat.completions.create(chatToolRequest);
   const reference = await openaiDirect().chat.completions.create(chatToolRequest);
   assert.deepEqual(comparableChat(proxied), comparableChat(reference));
   const [choice] = proxied.choices;
-  assert.equal(choice.message.role, 'assistant');
-  assert.ok(choice.message.content.length > 0);
-  // What the simulator does today (see above): text, no tool call.
-  assert.equal(choice.finish_reason, 'stop');
-  assert.equal(choice.message.tool_calls, undefined);
+  assert.equal(choice.finish_reason, 'tool_calls');
+  weatherCall(choice.message);
+  assert.ok(proxied.usage.completion_tokens > 0);
+  // Without the tool the same conversation is answered with text.
   const { tools, tool_choice, ...withoutTool } = chatToolRequest;
   const plain = await openaiViaProxy().chat.completions.create(withoutTool);
+  assert.equal(plain.choices[0].finish_reason, 'stop');
+  assert.equal(plain.choices[0].message.tool_calls, undefined);
+  assert.ok(plain.choices[0].message.content.length > 0);
   const toolBytes = JSON.stringify({ tools, tool_choice }).length;
   assert.ok(proxied.usage.prompt_tokens - plain.usage.prompt_tokens >= Math.floor(toolBytes / 4) - 1,
     `the tool definition reached the upstream (${proxied.usage.prompt_tokens} vs ${plain.usage.prompt_tokens} prompt tokens)`);
 });
 
-test('openai chat.completions.create() with a tool, streaming: the same chunks through the proxy', async () => {
-  const collect = async (client) => {
+test('openai chat.completions.stream() with a tool: the same chunks and tool call through the proxy', async () => {
+  const run = async (client) => {
     const chunks = [];
-    for await (const chunk of await client.chat.completions.create({ ...chatToolRequest, stream: true }))
-      chunks.push(comparableChat(chunk));
-    return chunks;
+    const done = [];
+    const stream = client.chat.completions.stream({ ...chatToolRequest, stream_options: { include_usage: true } });
+    stream.on('chunk', (chunk) => chunks.push(comparableChat(chunk)));
+    stream.on('tool_calls.function.arguments.done', (e) => done.push(e));
+    const final = await stream.finalChatCompletion();
+    return { chunks, done, final };
   };
-  const proxied = await collect(openaiViaProxy());
-  assert.deepEqual(proxied, await collect(openaiDirect()));
-  assert.ok(proxied.length >= 3, `${proxied.length} chunks`);
-  assert.equal(proxied[0].choices[0].delta.role, 'assistant');
-  assert.equal(proxied.at(-1).choices[0].finish_reason, 'stop');
-  assert.ok(proxied.every((c) => c.choices[0].delta.tool_calls === undefined));
-  const text = proxied.map((c) => c.choices[0].delta.content ?? '').join('');
-  assert.ok(text.length > 0);
+  const proxied = await run(openaiViaProxy());
+  const reference = await run(openaiDirect());
+  assert.deepEqual(proxied.chunks, reference.chunks);
+  assert.deepEqual(comparableChat(proxied.final), comparableChat(reference.final));
+
+  const { chunks } = proxied;
+  assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+  const deltaCalls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+  assert.equal(deltaCalls[0].function.name, 'get_weather');
+  assert.equal(deltaCalls[0].function.arguments, '');
+  assert.ok(deltaCalls.every((c) => c.index === 0));
+  assert.ok(deltaCalls.length >= 3, `the arguments come in fragments (${deltaCalls.length} tool_calls deltas)`);
+  // The finish, then (stream_options.include_usage) a usage chunk without choices.
+  assert.equal(chunks.at(-2).choices[0].finish_reason, 'tool_calls');
+  assert.deepEqual(chunks.at(-1).choices, []);
+  assert.ok(chunks.at(-1).usage.prompt_tokens > 0);
+
+  // Assembled by the SDK: the same tool call as the non-streamed answer.
+  const [choice] = proxied.final.choices;
+  assert.equal(choice.finish_reason, 'tool_calls');
+  const { call, args } = weatherCall(choice.message);
+  assert.deepEqual(proxied.done.map(({ name, index, arguments: a }) => ({ name, index, arguments: a })),
+    [{ name: 'get_weather', index: 0, arguments: call.function.arguments }]);
+  const whole = await openaiViaProxy().chat.completions.create(chatToolRequest);
+  assert.equal(choice.message.content, whole.choices[0].message.content);
+  assert.deepEqual(args, weatherCall(whole.choices[0].message).args);
+  assert.deepEqual(proxied.final.usage, chunks.at(-1).usage);
 });
 
 test('openai SDK with the base URL one /v1 off gets a 404 that names the right one', async () => {

@@ -1,5 +1,6 @@
 // Tests of the simulator's stateful resources over HTTP: Message Batches, Files and Skills must
-// answer in the API reference's shapes, and uploads must arrive byte for byte.
+// answer in the API reference's shapes, and uploads must arrive byte for byte. Also the
+// OpenAI-compatible chat completions route, which reads its options from the request.
 
 #include "sim/simulator.hpp"
 
@@ -14,6 +15,7 @@
 #include <openssl/evp.h>
 #include <rapidjson/document.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <random>
@@ -644,4 +646,97 @@ TEST_CASE("skills: list, retrieve, create and delete", "[sim][skills]") {
   require_error(f.get("/v1/skills/" + id), 404, "not_found_error");
   require_error(f.del("/v1/skills/skill_sim_pdf"), 400, "invalid_request_error");
   require_error(f.get("/v1/skills/a/b"), 404, "not_found_error");
+}
+
+// The data: payloads of an SSE body, in order.
+static std::vector<std::string> sse_data(const std::string &body) {
+  std::vector<std::string> out;
+  for (const auto &line : lines_of(body))
+    if (line.rfind("data: ", 0) == 0)
+      out.push_back(line.substr(6));
+  return out;
+}
+
+TEST_CASE("chat completions: tools get a tool call, streamed and not", "[sim][chat]") {
+  sim_fixture f;
+  const std::string tools =
+      R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather",)"
+      R"("parameters":{"type":"object","properties":{"location":{"type":"string"}}}}}])";
+  const std::string head =
+      R"({"model":"claude-sonnet-4-6","messages":[{"role":"user","content":"Weather in Paris?"}],)";
+
+  const answer whole = f.post_json("/v1/chat/completions", head + tools + "}");
+  INFO(whole.body);
+  REQUIRE(whole.status == 200);
+  Document completion = parse(whole.body);
+  const std::string id = str(completion["id"]);
+  REQUIRE(id.rfind("chatcmpl-sim_", 0) == 0);
+  const Value &choice = completion["choices"][0];
+  REQUIRE(str(choice["finish_reason"]) == "tool_calls");
+  REQUIRE(str(choice["message"]["role"]) == "assistant");
+  REQUIRE(choice["message"]["tool_calls"].Size() == 1);
+  const Value &call = choice["message"]["tool_calls"][0];
+  REQUIRE(str(call["id"]) == "call_" + id.substr(std::string("chatcmpl-").size()));
+  REQUIRE(str(call["type"]) == "function");
+  REQUIRE(str(call["function"]["name"]) == "get_weather");
+  Document arguments = parse(str(call["function"]["arguments"]));
+  REQUIRE(str(arguments["location"]) == "Paris");
+  REQUIRE(completion["usage"]["prompt_tokens"].GetInt64() ==
+          static_cast<std::int64_t>((head + tools + "}").size() / 4 + 1));
+
+  // Streamed, with stream_options.include_usage: the call's head, its fragments, the finish,
+  // then the usage chunk and [DONE].
+  const answer streamed =
+      f.post_json("/v1/chat/completions",
+                  head + R"("stream":true,"stream_options":{"include_usage":true},)" + tools + "}");
+  INFO(streamed.body);
+  REQUIRE(streamed.status == 200);
+  REQUIRE(streamed.header(http::field::content_type).rfind("text/event-stream", 0) == 0);
+  const auto chunks = sse_data(streamed.body);
+  REQUIRE(chunks.size() >= 5);
+  REQUIRE(chunks.back() == "[DONE]");
+  std::string name, streamed_arguments, finish_reason;
+  for (std::size_t i = 0; i + 2 < chunks.size(); ++i) {
+    Document d = parse(chunks[i]);
+    REQUIRE(d["usage"].IsNull());
+    const Value &c = d["choices"][0];
+    if (c["delta"].HasMember("tool_calls")) {
+      const Value &fn = c["delta"]["tool_calls"][0]["function"];
+      if (fn.HasMember("name"))
+        name = str(fn["name"]);
+      streamed_arguments += str(fn["arguments"]);
+    }
+    if (!c["finish_reason"].IsNull())
+      finish_reason = str(c["finish_reason"]);
+  }
+  REQUIRE(name == "get_weather");
+  REQUIRE(parse(streamed_arguments) == arguments);
+  REQUIRE(finish_reason == "tool_calls");
+  Document usage_chunk = parse(chunks[chunks.size() - 2]);
+  REQUIRE(usage_chunk["choices"].Empty());
+  REQUIRE(usage_chunk["usage"]["completion_tokens"] == completion["usage"]["completion_tokens"]);
+
+  // tool_choice "none": text, and without include_usage no usage in the stream.
+  const answer none = f.post_json("/v1/chat/completions",
+                                  head + R"("stream":true,"tool_choice":"none",)" + tools + "}");
+  REQUIRE(none.status == 200);
+  REQUIRE(none.body.find("tool_calls") == std::string::npos);
+  REQUIRE(none.body.find("usage") == std::string::npos);
+  REQUIRE(none.body.find(R"("finish_reason":"stop")") != std::string::npos);
+
+  // A named tool_choice picks that tool, not the first.
+  const answer named =
+      f.post_json("/v1/chat/completions",
+                  head + R"("tool_choice":{"type":"function","function":{"name":"get_time"}},)" +
+                      R"("tools":[{"type":"function","function":{"name":"get_weather"}},)" +
+                      R"({"type":"function","function":{"name":"get_time"}}]})");
+  REQUIRE(named.status == 200);
+  REQUIRE(str(parse(named.body)["choices"][0]["message"]["tool_calls"][0]["function"]["name"]) ==
+          "get_time");
+
+  // Without tools, text as before.
+  Document text = parse(f.post_json("/v1/chat/completions", head + R"("stream":false})").body);
+  REQUIRE(str(text["choices"][0]["finish_reason"]) == "stop");
+  REQUIRE_FALSE(text["choices"][0]["message"].HasMember("tool_calls"));
+  REQUIRE_FALSE(str(text["choices"][0]["message"]["content"]).empty());
 }

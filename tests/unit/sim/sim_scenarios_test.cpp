@@ -160,6 +160,114 @@ std::size_t index_of(const std::vector<sim::sse_event> &events, const std::strin
   return events.size();
 }
 
+// Assembles streamed chat.completion.chunk events into the chat.completion they stand for, the
+// way the openai SDK's stream accumulator does, checking the chunk bookkeeping along the way:
+// {"message":{...},"finish_reason":..,"usage":<the usage chunk's, or null>}.
+Document assemble_chat(const std::vector<sim::sse_event> &events, bool include_usage) {
+  Document out;
+  out.SetObject();
+  auto &a = out.GetAllocator();
+  std::string role, content, call_id, call_type, call_name, arguments;
+  bool content_seen = false, call_seen = false, finished = false, done = false;
+  std::string finish_reason;
+  Value usage; // null unless a usage chunk came
+  REQUIRE(events.size() >= 3);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto &e = events[i];
+    INFO("chunk " << i << ": " << e.data);
+    REQUIRE(e.type.empty());
+    REQUIRE(e.wire() == "data: " + e.data + "\n\n");
+    REQUIRE_FALSE(done);
+    if (e.data == "[DONE]") {
+      REQUIRE(i + 1 == events.size());
+      done = true;
+      continue;
+    }
+    Document d = parse(e.data);
+    REQUIRE(str(d["object"]) == "chat.completion.chunk");
+    REQUIRE(str(d["id"]).rfind("chatcmpl-", 0) == 0);
+    REQUIRE(d["created"].IsInt64());
+    REQUIRE(d.HasMember("model"));
+    REQUIRE(d.HasMember("usage") == include_usage);
+    if (include_usage && !d["usage"].IsNull()) {
+      // The usage chunk: after the finish, with no choices, and only once.
+      REQUIRE(finished);
+      REQUIRE(usage.IsNull());
+      REQUIRE(d["choices"].IsArray());
+      REQUIRE(d["choices"].Empty());
+      usage.CopyFrom(d["usage"], a);
+      continue;
+    }
+    REQUIRE_FALSE(finished);
+    REQUIRE(d["choices"].Size() == 1);
+    const Value &choice = d["choices"][0];
+    REQUIRE(choice["index"].GetInt() == 0);
+    const Value &delta = choice["delta"];
+    REQUIRE(delta.IsObject());
+    if (i == 0) {
+      REQUIRE(str(delta["role"]) == "assistant");
+      role = str(delta["role"]);
+    } else {
+      REQUIRE_FALSE(delta.HasMember("role"));
+    }
+    if (delta.HasMember("content")) {
+      REQUIRE_FALSE(call_seen); // the text comes before the tool call
+      content += str(delta["content"]);
+      content_seen = true;
+    }
+    if (delta.HasMember("tool_calls")) {
+      REQUIRE(delta["tool_calls"].Size() == 1);
+      const Value &call = delta["tool_calls"][0];
+      REQUIRE(call["index"].GetInt() == 0);
+      if (!call_seen) {
+        // The first chunk of a call names it, with empty arguments.
+        call_id = str(call["id"]);
+        call_type = str(call["type"]);
+        call_name = str(call["function"]["name"]);
+        REQUIRE(str(call["function"]["arguments"]).empty());
+        call_seen = true;
+      } else {
+        // Later chunks carry argument fragments only.
+        REQUIRE(call.MemberCount() == 2);
+        REQUIRE(call["function"].MemberCount() == 1);
+        REQUIRE_FALSE(str(call["function"]["arguments"]).empty());
+        arguments += str(call["function"]["arguments"]);
+      }
+    }
+    if (choice["finish_reason"].IsNull())
+      continue;
+    REQUIRE(delta.ObjectEmpty());
+    finish_reason = str(choice["finish_reason"]);
+    finished = true;
+  }
+  REQUIRE(finished);
+  REQUIRE(done);
+  REQUIRE(usage.IsNull() != include_usage);
+
+  Value message(rapidjson::kObjectType);
+  message.AddMember("role", Value(role.c_str(), a), a);
+  if (content_seen && !content.empty())
+    message.AddMember("content", Value(content.c_str(), a), a);
+  else
+    message.AddMember("content", Value(rapidjson::kNullType), a);
+  if (call_seen) {
+    Value function(rapidjson::kObjectType);
+    function.AddMember("name", Value(call_name.c_str(), a), a);
+    function.AddMember("arguments", Value(arguments.c_str(), a), a);
+    Value call(rapidjson::kObjectType);
+    call.AddMember("id", Value(call_id.c_str(), a), a);
+    call.AddMember("type", Value(call_type.c_str(), a), a);
+    call.AddMember("function", function, a);
+    Value calls(rapidjson::kArrayType);
+    calls.PushBack(call, a);
+    message.AddMember("tool_calls", calls, a);
+  }
+  out.AddMember("message", message, a);
+  out.AddMember("finish_reason", Value(finish_reason.c_str(), a), a);
+  out.AddMember("usage", usage, a);
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("every event is framed as event/data with a matching type", "[sim]") {
@@ -493,4 +601,176 @@ TEST_CASE("chat completions: data-only chunks ending with [DONE], or one chat.co
   auto json = sim::build_chat_json(p);
   CHECK(json.find("\"content\":\"Hello from the \"") != std::string::npos);
   CHECK(json.find("\"completion_tokens\":3") != std::string::npos);
+}
+
+TEST_CASE("chat completions: a tool_use answer is one tool call in OpenAI's shape", "[sim][chat]") {
+  auto p = params_for(sim::scenario::tool_use);
+  p.message_id = "sim_7";
+  Document completion = parse(sim::build_chat_json(p));
+  INFO(serialize(completion));
+  REQUIRE(str(completion["id"]) == "chatcmpl-sim_7");
+  REQUIRE(str(completion["object"]) == "chat.completion");
+  REQUIRE(str(completion["model"]) == "claude-opus-4-7");
+  REQUIRE(completion["choices"].Size() == 1);
+  const Value &choice = completion["choices"][0];
+  REQUIRE(choice["index"].GetInt() == 0);
+  REQUIRE(str(choice["finish_reason"]) == "tool_calls");
+  const Value &message = choice["message"];
+  REQUIRE(str(message["role"]) == "assistant");
+  REQUIRE(str(message["content"]) == "I'll look that up with the tool.");
+  REQUIRE(message["tool_calls"].Size() == 1);
+  const Value &call = message["tool_calls"][0];
+  REQUIRE(call.MemberCount() == 3); // no index outside a stream
+  REQUIRE(str(call["id"]) == "call_sim_7");
+  REQUIRE(str(call["type"]) == "function");
+  REQUIRE(str(call["function"]["name"]) == "lookup_weather");
+  // The arguments are a string of JSON: the Messages tool_use scenario's input.
+  Document arguments = parse(str(call["function"]["arguments"]));
+  Document messages_answer = parse(sim::build_message_json(p));
+  REQUIRE(arguments == messages_answer["content"][1]["input"]);
+  REQUIRE(str(arguments["location"]) == "Paris");
+  REQUIRE(str(arguments["unit"]) == "celsius");
+
+  const Value &usage = completion["usage"];
+  REQUIRE(usage["prompt_tokens"].GetInt64() == 42);
+  REQUIRE(usage["completion_tokens"] == messages_answer["usage"]["output_tokens"]);
+  REQUIRE(usage["total_tokens"].GetInt64() ==
+          42 + messages_answer["usage"]["output_tokens"].GetInt64());
+}
+
+TEST_CASE("chat completions: streamed chunks assemble to exactly the non-streamed answer",
+          "[sim][chat]") {
+  for (auto kind : {sim::scenario::text, sim::scenario::tool_use, sim::scenario::thinking}) {
+    for (bool include_usage : {false, true}) {
+      INFO("scenario " << sim::scenario_name(kind) << ", include_usage " << include_usage);
+      const auto p = params_for(kind);
+      const auto events = sim::build_chat_events(p, include_usage);
+      Document assembled = assemble_chat(events, include_usage);
+      Document completion = parse(sim::build_chat_json(p));
+      INFO("assembled: " << serialize(assembled));
+      INFO("expected:  " << serialize(completion));
+      REQUIRE(assembled["message"] == completion["choices"][0]["message"]);
+      REQUIRE(assembled["finish_reason"] == completion["choices"][0]["finish_reason"]);
+      if (include_usage)
+        REQUIRE(assembled["usage"] == completion["usage"]);
+      REQUIRE(str(completion["choices"][0]["finish_reason"]) ==
+              (kind == sim::scenario::tool_use ? "tool_calls" : "stop"));
+      REQUIRE(events.back().wire() == "data: [DONE]\n\n");
+    }
+  }
+}
+
+TEST_CASE("chat completions: the tool call streams its head, then argument fragments",
+          "[sim][chat]") {
+  const auto p = params_for(sim::scenario::tool_use);
+  const auto events = sim::build_chat_events(p);
+  // role, two text pieces, the call's head, three argument fragments, finish, [DONE]
+  REQUIRE(events.size() == 9);
+  Document head = parse(events[3].data);
+  INFO(events[3].data);
+  const Value &call = head["choices"][0]["delta"]["tool_calls"][0];
+  REQUIRE(call["index"].GetInt() == 0);
+  REQUIRE(str(call["id"]) == "call_msg_sim_7");
+  REQUIRE(str(call["type"]) == "function");
+  REQUIRE(str(call["function"]["name"]) == "lookup_weather");
+  REQUIRE(str(call["function"]["arguments"]).empty());
+  std::string arguments;
+  for (std::size_t i = 4; i < 7; ++i) {
+    Document fragment = parse(events[i].data);
+    const std::string piece =
+        str(fragment["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"]);
+    arguments += piece;
+    Document whole_try;
+    whole_try.Parse(piece.c_str());
+    REQUIRE(whole_try.HasParseError()); // no fragment is the whole object
+  }
+  REQUIRE(parse(arguments).IsObject());
+  Document finish = parse(events[7].data);
+  REQUIRE(str(finish["choices"][0]["finish_reason"]) == "tool_calls");
+  REQUIRE(finish["choices"][0]["delta"].ObjectEmpty());
+}
+
+TEST_CASE("chat completions: usage in a stream only with include_usage", "[sim][chat]") {
+  sim::scenario_params p;
+  p.input_tokens = 17;
+  p.text_chunks = 2;
+  const auto plain = sim::build_chat_events(p);
+  REQUIRE(plain.size() == 5); // role, two pieces, finish, [DONE]
+  for (const auto &e : plain)
+    REQUIRE(e.data.find("usage") == std::string::npos);
+
+  const auto with_usage = sim::build_chat_events(p, true);
+  REQUIRE(with_usage.size() == 6); // the same, and the usage chunk before [DONE]
+  for (std::size_t i = 0; i + 2 < with_usage.size(); ++i)
+    REQUIRE(parse(with_usage[i].data)["usage"].IsNull());
+  Document last = parse(with_usage[with_usage.size() - 2].data);
+  REQUIRE(last["choices"].Empty());
+  REQUIRE(last["usage"]["prompt_tokens"].GetInt64() == 17);
+  REQUIRE(last["usage"]["completion_tokens"].GetInt64() == 2);
+  REQUIRE(last["usage"]["total_tokens"].GetInt64() == 19);
+  REQUIRE(last["usage"] == parse(sim::build_chat_json(p))["usage"]);
+  REQUIRE(with_usage.back().data == "[DONE]");
+}
+
+TEST_CASE("parse_chat_request reads tools, tool_choice, stream and stream_options", "[sim][chat]") {
+  std::string error;
+  const std::string tools =
+      R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}},)"
+      R"({"type":"function","function":{"name":"get_time"}}])";
+
+  auto plain = sim::parse_chat_request(R"({"model":"m","messages":[]})", error);
+  REQUIRE(plain.has_value());
+  REQUIRE(plain->model == "m");
+  REQUIRE_FALSE(plain->stream);
+  REQUIRE_FALSE(plain->include_usage);
+  REQUIRE(plain->derived == sim::scenario::text);
+  REQUIRE(plain->tool_name.empty());
+
+  auto with_tools = sim::parse_chat_request(
+      R"({"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true},)" +
+          tools + "}",
+      error);
+  REQUIRE(with_tools.has_value());
+  REQUIRE(with_tools->stream);
+  REQUIRE(with_tools->include_usage);
+  REQUIRE(with_tools->derived == sim::scenario::tool_use);
+  REQUIRE(with_tools->tool_name == "get_weather");
+
+  for (const char *choice : {R"("auto")", R"("required")"}) {
+    auto r = sim::parse_chat_request(R"({"model":"m","messages":[],"tool_choice":)" +
+                                         std::string(choice) + "," + tools + "}",
+                                     error);
+    REQUIRE(r->derived == sim::scenario::tool_use);
+    REQUIRE(r->tool_name == "get_weather");
+  }
+  auto named = sim::parse_chat_request(
+      R"({"model":"m","messages":[],"tool_choice":{"type":"function","function":{"name":"get_time"}},)" +
+          tools + "}",
+      error);
+  REQUIRE(named->derived == sim::scenario::tool_use);
+  REQUIRE(named->tool_name == "get_time");
+
+  auto none = sim::parse_chat_request(
+      R"({"model":"m","messages":[],"tool_choice":"none",)" + tools + "}", error);
+  REQUIRE(none->derived == sim::scenario::text);
+
+  auto empty = sim::parse_chat_request(R"({"model":"m","messages":[],"tools":[]})", error);
+  REQUIRE(empty->derived == sim::scenario::text);
+
+  // A tool without function.name still asks for a call; the simulator then names it itself.
+  auto nameless = sim::parse_chat_request(
+      R"({"model":"m","messages":[],"tools":[{"name":"anthropic_shaped"}]})", error);
+  REQUIRE(nameless->derived == sim::scenario::tool_use);
+  REQUIRE(nameless->tool_name.empty());
+
+  auto no_usage = sim::parse_chat_request(
+      R"({"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":false}})",
+      error);
+  REQUIRE_FALSE(no_usage->include_usage);
+
+  REQUIRE_FALSE(sim::parse_chat_request(R"({"messages":[]})", error));
+  REQUIRE(error == "model: Field required");
+  REQUIRE_FALSE(sim::parse_chat_request(R"({"model":"m"})", error));
+  REQUIRE(error == "messages: Field required");
+  REQUIRE_FALSE(sim::parse_chat_request("{not json", error));
 }
