@@ -241,7 +241,7 @@ std::uint64_t server::body_limit_of(route kind, body_mode mode) const {
   return mode == body_mode::whole ? options_.max_body_bytes : body_limit(kind);
 }
 
-std::optional<api_error> server::refusal_for(route kind,
+std::optional<api_error> server::refusal_for(route kind, body_mode mode,
                                              const http::request_parser<http::string_body> &parser,
                                              std::size_t fields) {
   const auto &req = parser.get();
@@ -267,13 +267,12 @@ std::optional<api_error> server::refusal_for(route kind,
                                "x-api-key or Authorization: Bearer)");
   }
   bool declares_body = parser.chunked() || parser.content_length().value_or(0) > 0;
-  auto mode = body_of(kind, req.method());
   if (declares_body && mode == body_mode::none)
     return make_api_error(400, "This route takes no request body");
-  if (parser.content_length().value_or(0) > body_limit_of(kind, mode))
+  if (auto limit = body_limit_of(kind, mode); parser.content_length().value_or(0) > limit)
     return make_api_error(413, "Request body is larger than this proxy's limit for " +
-                                   std::string(route_name(kind)) + " (" +
-                                   std::to_string(body_limit_of(kind, mode)) + " bytes)");
+                                   std::string(route_name(kind)) + " (" + std::to_string(limit) +
+                                   " bytes)");
   if (kind != route::health && kind != route::metrics && kind != route::root) {
     if (draining())
       return make_api_error(529, "The proxy is shutting down; retry shortly");
@@ -335,8 +334,9 @@ task<> server::serve(std::shared_ptr<client_link> link) {
 
       // Judge the request by its head, before accepting a body of up to max_body_bytes.
       auto kind = classify(req.method(), req.target(), !options_.admin_key.empty());
+      auto mode = body_of(kind, req.method());
       auto head_fields = std::distance(req.begin(), req.end());
-      if (auto refusal = refusal_for(kind, parser, static_cast<std::size_t>(head_fields))) {
+      if (auto refusal = refusal_for(kind, mode, parser, static_cast<std::size_t>(head_fields))) {
         if (!parser.is_done() || refusal->status == 400 || refusal->status == 431)
           link->keep_alive = false; // an unread body, or a head not to be trusted
         bool sent = co_await write_error(*link, *refusal, request_id);
@@ -351,7 +351,6 @@ task<> server::serve(std::shared_ptr<client_link> link) {
       }
       // Admitted: counted from here until the session is done with the connection.
       admitted.emplace(*options_.in_flight, link->worker());
-      auto mode = body_of(kind, req.method());
       if (!parser.is_done() && req[http::field::expect] == "100-continue" &&
           link->buffer().size() == 0) {
         // Clients that ask wait (curl: 1 s) before sending the body unless told to go on.

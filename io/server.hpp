@@ -85,7 +85,7 @@ private:
   task<> serve(std::shared_ptr<client_link> link);
   /// The error for a request the server refuses by its head alone (`fields` header lines), if
   /// any. Decided before a byte of the body is read.
-  std::optional<api_error> refusal_for(route kind,
+  std::optional<api_error> refusal_for(route kind, body_mode mode,
                                        const http::request_parser<http::string_body> &parser,
                                        std::size_t fields);
   /// The largest body a request to `kind` may have.

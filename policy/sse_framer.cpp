@@ -222,7 +222,7 @@ void sse_framer::observe(std::string_view event) {
   ++events_;
   if (name == "message_start" || name == "message_delta")
     read_usage_json(data, usage_);
-  else if (name.empty() && !data.empty() && data.front() == '{')
+  else if (name.empty() && data.find("\"usage\"") != std::string_view::npos)
     read_usage_json(data, usage_); // a chat completions chunk: the last may carry usage
   else if (name == "message_stop")
     saw_stop_ = true;

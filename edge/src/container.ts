@@ -229,7 +229,13 @@ export class ProxyContainer extends Container<Env> {
   }
 }
 
+/** The last key hashed: the key is compared on every request, and changes only on rotation. */
+let lastHashed: { text: string; hex: string } | undefined;
+
 async function sha256Hex(text: string): Promise<string> {
+  if (lastHashed?.text === text) return lastHashed.hex;
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  lastHashed = { text, hex };
+  return hex;
 }

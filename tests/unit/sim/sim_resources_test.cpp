@@ -4,6 +4,8 @@
 
 #include "sim/simulator.hpp"
 
+#include "sim_json.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -92,18 +94,8 @@ struct sim_fixture {
   answer del(const std::string &target) { return call(http::verb::delete_, target); }
 };
 
-Document parse(const std::string &text) {
-  Document doc;
-  doc.Parse(text.c_str(), text.size());
-  INFO(text);
-  REQUIRE_FALSE(doc.HasParseError());
-  return doc;
-}
-
-std::string str(const Value &v) {
-  REQUIRE(v.IsString());
-  return std::string(v.GetString(), v.GetStringLength());
-}
+using sim_test::parse;
+using sim_test::str;
 
 // The Anthropic error shape, with the given status and type.
 void require_error(const answer &a, unsigned status, const std::string &type) {

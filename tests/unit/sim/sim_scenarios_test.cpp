@@ -3,6 +3,8 @@
 
 #include "sim/scenarios.hpp"
 
+#include "sim_json.hpp"
+
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -17,18 +19,8 @@ namespace {
 using rapidjson::Document;
 using rapidjson::Value;
 
-Document parse(const std::string &text) {
-  Document doc;
-  doc.Parse(text.c_str(), text.size());
-  INFO(text);
-  REQUIRE_FALSE(doc.HasParseError());
-  return doc;
-}
-
-std::string str(const Value &v) {
-  REQUIRE(v.IsString());
-  return std::string(v.GetString(), v.GetStringLength());
-}
+using sim_test::parse;
+using sim_test::str;
 
 std::string serialize(const Value &v) {
   rapidjson::StringBuffer sb;

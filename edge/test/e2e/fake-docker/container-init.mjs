@@ -18,24 +18,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { constants } from 'node:os';
+import { pipeBoth } from './pipe.mjs';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 // The config holds the container's secrets: it is read once and removed.
 unlinkSync(process.argv[2]);
-
-/** Bytes both ways between two sockets, with half-close passed on; an error ends both. */
-function pipeBoth(a, b) {
-  a.pipe(b);
-  b.pipe(a);
-  const kill = () => {
-    a.destroy();
-    b.destroy();
-  };
-  a.on('error', kill);
-  b.on('error', kill);
-  a.on('close', () => b.destroySoon?.());
-  b.on('close', () => a.destroySoon?.());
-}
 
 /** Reads one "\n"-terminated line, then hands back the socket with anything read past it. */
 function readLine(socket, onLine) {

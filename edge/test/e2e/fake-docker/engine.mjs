@@ -59,6 +59,7 @@ import net from 'node:net';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pipeBoth } from './pipe.mjs';
 
 export const LOCKED_VERSIONS = { workerd: '1.20261117.1', miniflare: '5.20261117.0-beta', wrangler: '4.164.0' };
 const SIDECAR_INGRESS_PORT = '39001/tcp';
@@ -194,19 +195,6 @@ function readHead(socket, limit = 128 * 1024) {
     socket.on('end', onEnd);
     socket.on('error', onError);
   });
-}
-
-function pipeBoth(a, b) {
-  a.pipe(b);
-  b.pipe(a);
-  const kill = () => {
-    a.destroy();
-    b.destroy();
-  };
-  a.on('error', kill);
-  b.on('error', kill);
-  a.on('close', () => b.destroySoon());
-  b.on('close', () => a.destroySoon());
 }
 
 export class FakeDockerEngine {
